@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 from functools import cache
@@ -64,3 +65,14 @@ def qpv_generation(year: int) -> str:
 def qpv_buffer_m() -> float:
     """Distance in metres for the 'near a QPV' flag (ESS_QPV_BUFFER_M, default 300)."""
     return float(os.environ.get("ESS_QPV_BUFFER_M", "300"))
+
+
+def state_token() -> str:
+    """Cheap fingerprint of the on-disk state (layer cache and store), to invalidate UI caches."""
+    stamps = []
+    for folder in (cache_dir(), store_dir()):
+        for path in sorted(folder.rglob("*")):
+            if path.is_file():
+                stat = path.stat()
+                stamps.append(f"{path.name}:{stat.st_mtime_ns}:{stat.st_size}")
+    return hashlib.sha256("\n".join(stamps).encode()).hexdigest()[:16]

@@ -31,6 +31,8 @@ def synthetic_qpv(generation: str = "2015") -> gpd.GeoDataFrame:
             "code_commune": [r[2] for r in rows],
             "population": [r[6] for r in rows],
         },
-        geometry=[box(r[3] - r[5], r[4] - r[5] * 0.64, r[3] + r[5], r[4] + r[5] * 0.64) for r in rows],
+        geometry=[
+            box(r[3] - r[5], r[4] - r[5] * 0.64, r[3] + r[5], r[4] + r[5] * 0.64) for r in rows
+        ],
         crs="EPSG:4326",
     )

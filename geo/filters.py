@@ -1,0 +1,254 @@
+"""The filters shared by every page, their effect on grants, and their place in the URL.
+
+A ``Filters`` is normalised on creation (sorted unique lists, ints, floats, stripped text) so that
+``from_query_params(to_query_params(f)) == f`` always holds. Empty lists and None mean "no
+filter". Default values are left out of the URL; values that cannot be read are ignored.
+
+URL parameters: ``annees=2021-2023``, ``axes=1,2``, ``priorites=3,7``, ``communes=59350,59298``,
+``quartiers=1,5``, ``dispositifs=A|B`` and ``formes=Association|SCOP`` (``|`` because labels may
+hold commas), ``qpv=dans_qpv``, ``montant_min=1000``, ``montant_max=50000``, ``q=texte``.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+
+import pandas as pd
+
+QPV_MODES = {
+    "tous": "Tous les projets",
+    "dans_qpv": "Dans un QPV",
+    "pres_qpv": "Dans un QPV ou à proximité",
+    "hors_qpv": "Hors QPV et hors proximité",
+}
+AXES = range(1, 5)
+PRIORITIES = range(1, 21)
+_TEXT_SEP = "|"
+_CODE_SEP = ","
+
+
+def _ints(values, allowed: range | None = None) -> list[int]:
+    out = set()
+    for v in values or []:
+        try:
+            number = float(v)
+        except (TypeError, ValueError):
+            continue
+        if not math.isfinite(number) or not number.is_integer():
+            continue
+        if allowed is None or int(number) in allowed:
+            out.add(int(number))
+    return sorted(out)
+
+
+def _texts(values) -> list[str]:
+    return sorted({str(v).strip() for v in values or [] if v is not None and str(v).strip()})
+
+
+def _amount(value) -> float | None:
+    try:
+        number = float(value)
+    except (TypeError, ValueError):
+        return None
+    return number if math.isfinite(number) else None
+
+
+@dataclass
+class Filters:
+    """What the user selected; the defaults select everything."""
+
+    years: tuple[int, int] | None = None
+    axes: list[int] = field(default_factory=list)
+    priorities: list[int] = field(default_factory=list)
+    dispositifs: list[str] = field(default_factory=list)
+    legal_forms: list[str] = field(default_factory=list)
+    communes: list[str] = field(default_factory=list)
+    quartiers: list[str] = field(default_factory=list)
+    qpv_mode: str = "tous"
+    amount_min: float | None = None
+    amount_max: float | None = None
+    text: str = ""
+
+    def __post_init__(self) -> None:
+        years = _ints(self.years or [])
+        self.years = (years[0], years[-1]) if years else None
+        self.axes = _ints(self.axes, AXES)
+        self.priorities = _ints(self.priorities, PRIORITIES)
+        self.dispositifs = _texts(self.dispositifs)
+        self.legal_forms = _texts(self.legal_forms)
+        self.communes = _texts(self.communes)
+        self.quartiers = _texts(self.quartiers)
+        self.qpv_mode = self.qpv_mode if self.qpv_mode in QPV_MODES else "tous"
+        self.amount_min = _amount(self.amount_min)
+        self.amount_max = _amount(self.amount_max)
+        if (
+            self.amount_min is not None
+            and self.amount_max is not None
+            and self.amount_min > self.amount_max
+        ):
+            self.amount_min, self.amount_max = self.amount_max, self.amount_min
+        self.text = " ".join(str(self.text or "").split())
+
+    @property
+    def amount_range(self) -> tuple[float | None, float | None]:
+        """(min, max) in euros, None for an open end."""
+        return self.amount_min, self.amount_max
+
+    def is_default(self) -> bool:
+        """True when nothing is filtered."""
+        return self == Filters()
+
+
+def _fold(series: pd.Series) -> pd.Series:
+    """Lower-case, accent-free text for searching ("Élan" -> "elan")."""
+    return (
+        series.astype(object)
+        .where(series.notna(), "")
+        .astype(str)
+        .str.normalize("NFKD")
+        .str.encode("ascii", "ignore")
+        .str.decode("ascii")
+        .str.casefold()
+    )
+
+
+def _fold_text(text: str) -> str:
+    return _fold(pd.Series([text])).iloc[0]
+
+
+def _structure_column(grants: pd.DataFrame, structures: pd.DataFrame | None, col: str) -> pd.Series:
+    """A structure attribute for each grant, through idBeneficiaire -> siret."""
+    if structures is None or col not in structures.columns or "idBeneficiaire" not in grants:
+        return pd.Series(None, index=grants.index, dtype=object)
+    keyed = structures.assign(_siret=structures["siret"].astype(str)).drop_duplicates("_siret")
+    lookup = keyed.set_index("_siret")[col]
+    ids = grants["idBeneficiaire"]
+    return ids.astype(str).where(ids.notna()).map(lookup)
+
+
+def dispositif_column(grants: pd.DataFrame) -> pd.Series:
+    """The grant's scheme: ``dispositif`` if present, else ``dispositifAide``, else ``objet``."""
+    for col in ("dispositif", "dispositifAide", "objet"):
+        if col in grants.columns:
+            return grants[col]
+    return pd.Series(None, index=grants.index, dtype=object)
+
+
+def apply(grants: pd.DataFrame, structures: pd.DataFrame | None, filters: Filters) -> pd.DataFrame:
+    """The grants that pass every filter (same type and index as ``grants``).
+
+    ``pres_qpv`` keeps grants inside a QPV or within the buffer (``near_qpv``); ``hors_qpv`` keeps
+    the others. The legal form is the grant's ``forme_juridique`` if present, else its
+    beneficiary's. The text is searched in the beneficiary's name, the structure's name and the
+    grant's object, ignoring case and accents.
+    """
+    mask = pd.Series(True, index=grants.index)
+    if filters.years:
+        year = pd.to_numeric(grants["annee"], errors="coerce")
+        mask &= year.between(*filters.years)
+    if filters.axes:
+        mask &= pd.to_numeric(grants["axe"], errors="coerce").isin(filters.axes)
+    if filters.priorities:
+        mask &= pd.to_numeric(grants["priorite"], errors="coerce").isin(filters.priorities)
+    if filters.dispositifs:
+        mask &= dispositif_column(grants).isin(filters.dispositifs)
+    if filters.legal_forms:
+        forms = (
+            grants["forme_juridique"]
+            if "forme_juridique" in grants.columns
+            else _structure_column(grants, structures, "forme_juridique")
+        )
+        mask &= forms.isin(filters.legal_forms)
+    if filters.communes:
+        mask &= grants["code_commune"].astype(object).isin(filters.communes)
+    if filters.quartiers:
+        mask &= grants["code_quartier"].astype(object).isin(filters.quartiers)
+    if filters.qpv_mode != "tous":
+        inside = grants["code_qpv"].notna()
+        near = grants["near_qpv"].fillna(False).astype(bool) | inside
+        mask &= {"dans_qpv": inside, "pres_qpv": near, "hors_qpv": ~near}[filters.qpv_mode]
+    if filters.amount_min is not None or filters.amount_max is not None:
+        amount = pd.to_numeric(grants["montant"], errors="coerce")
+        if filters.amount_min is not None:
+            mask &= amount >= filters.amount_min
+        if filters.amount_max is not None:
+            mask &= amount <= filters.amount_max
+    if filters.text:
+        needle = _fold_text(filters.text)
+        hay = pd.Series("", index=grants.index)
+        for col in ("nomBeneficiaire", "objet", "nom"):
+            if col in grants.columns:
+                hay = hay + " " + _fold(grants[col])
+        hay = hay + " " + _fold(_structure_column(grants, structures, "nom"))
+        mask &= hay.str.contains(needle, regex=False)
+    return grants[mask.to_numpy()]
+
+
+def _number_text(x: float) -> str:
+    return str(int(x)) if x.is_integer() else repr(x)
+
+
+def to_query_params(filters: Filters) -> dict[str, str]:
+    """URL parameters for the non-default filters."""
+    params: dict[str, str] = {}
+    if filters.years:
+        params["annees"] = f"{filters.years[0]}-{filters.years[1]}"
+    for key, values in (
+        ("axes", filters.axes),
+        ("priorites", filters.priorities),
+        ("communes", filters.communes),
+        ("quartiers", filters.quartiers),
+    ):
+        if values:
+            params[key] = _CODE_SEP.join(str(v) for v in values)
+    for key, values in (("dispositifs", filters.dispositifs), ("formes", filters.legal_forms)):
+        if values:
+            params[key] = _TEXT_SEP.join(values)
+    if filters.qpv_mode != "tous":
+        params["qpv"] = filters.qpv_mode
+    if filters.amount_min is not None:
+        params["montant_min"] = _number_text(filters.amount_min)
+    if filters.amount_max is not None:
+        params["montant_max"] = _number_text(filters.amount_max)
+    if filters.text:
+        params["q"] = filters.text
+    return params
+
+
+def from_query_params(params: dict) -> Filters:
+    """Filters from URL parameters; unknown keys and unreadable values are ignored.
+
+    Values may be strings or lists of strings (as some frameworks return repeated keys).
+    """
+
+    def get(key: str) -> str:
+        value = params.get(key, "")
+        if isinstance(value, list | tuple):
+            value = value[-1] if value else ""
+        return str(value) if value is not None else ""
+
+    def split(key: str, sep: str) -> list[str]:
+        return [part for part in get(key).split(sep) if part.strip()]
+
+    years = None
+    parts = get("annees").split("-")
+    if len(parts) == 2:
+        numbers = _ints(parts)
+        if len(numbers) in (1, 2) and all(p.strip() for p in parts):
+            years = tuple(numbers)
+    elif len(parts) == 1 and parts[0].strip():
+        years = tuple(_ints(parts))
+    return Filters(
+        years=years or None,
+        axes=_ints(split("axes", _CODE_SEP), AXES),
+        priorities=_ints(split("priorites", _CODE_SEP), PRIORITIES),
+        communes=split("communes", _CODE_SEP),
+        quartiers=split("quartiers", _CODE_SEP),
+        dispositifs=split("dispositifs", _TEXT_SEP),
+        legal_forms=split("formes", _TEXT_SEP),
+        qpv_mode=get("qpv") or "tous",
+        amount_min=_amount(get("montant_min")) if get("montant_min") else None,
+        amount_max=_amount(get("montant_max")) if get("montant_max") else None,
+        text=get("q"),
+    )

@@ -1,0 +1,402 @@
+"""Indicators of the ESS strategy, as pure functions on (Geo)DataFrames.
+
+Inputs are the enriched tables of ``geo.enrich`` (grants carry ``montant``, ``montant_verse``,
+``idBeneficiaire``, ``annee``, ``code_qpv``, ``near_qpv``, ``dist_qpv_m`` and the territory codes).
+Amounts that cannot be read count as 0 €; every table keeps its rows without a territory in an
+explicit group so that totals always add up. Spatial work is done in EPSG:2154 with joins.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pandas as pd
+from geopandas import GeoDataFrame, overlay, sjoin
+
+from geo.crs import COMPUTE_CRS, DISPLAY_CRS
+from geo.formatting import fmt_eur, fmt_m
+
+OUTSIDE = "Hors territoire / non localisé"
+INSIDE_QPV = "Dans un QPV"
+ELSEWHERE = "Ailleurs"
+NOT_LOCATED = "Non localisé"
+
+
+def _amount(df: pd.DataFrame, col: str = "montant") -> pd.Series:
+    """Euros as floats, unreadable or missing amounts as 0."""
+    if col not in df.columns:
+        return pd.Series(0.0, index=df.index)
+    return pd.to_numeric(df[col], errors="coerce").fillna(0.0).astype(float)
+
+
+def _inside(grants: pd.DataFrame) -> pd.Series:
+    """True where the grant's point lies in a QPV of its generation."""
+    if "code_qpv" not in grants.columns:
+        return pd.Series(False, index=grants.index)
+    return grants["code_qpv"].notna()
+
+
+def _near(grants: pd.DataFrame) -> pd.Series:
+    """True within the buffer of a QPV (inside included)."""
+    if "near_qpv" not in grants.columns:
+        return _inside(grants)
+    return grants["near_qpv"].fillna(False).astype(bool) | _inside(grants)
+
+
+def _ratio(num: float, den: float) -> float:
+    return float(num) / float(den) if den else math.nan
+
+
+def _compute(gdf: GeoDataFrame) -> GeoDataFrame:
+    """Rows with a geometry, in EPSG:2154, positional index kept as column ``_pos``."""
+    gdf = gdf.reset_index(drop=True)
+    if gdf.crs is None:
+        gdf = gdf.set_crs(DISPLAY_CRS)
+    gdf = gdf.assign(_pos=np.arange(len(gdf)))
+    gdf = gdf[~(gdf.geometry.isna() | gdf.geometry.is_empty)]
+    return gdf.to_crs(COMPUTE_CRS)
+
+
+def key_figures(
+    grants: pd.DataFrame,
+    structures: pd.DataFrame | None,
+    qpv_layer: GeoDataFrame | None,
+    envelope: float = 700000,
+) -> dict:
+    """Headline figures: committed and paid euros, envelope shares, QPV shares and coverage.
+
+    ``part_qpv_avec_projet`` counts the QPV of ``qpv_layer`` holding at least one grant (by the
+    grants' enriched ``code_qpv``); it is NaN when the layer is missing.
+    """
+    amount = _amount(grants)
+    committed = float(amount.sum())
+    paid = float(_amount(grants, "montant_verse").sum())
+    funded = grants["idBeneficiaire"].dropna().nunique() if "idBeneficiaire" in grants else 0
+    qpv_codes = set(qpv_layer["code_qpv"].dropna().astype(str)) if qpv_layer is not None else set()
+    with_project = (
+        set(grants["code_qpv"].dropna().astype(str)) & qpv_codes
+        if "code_qpv" in grants.columns
+        else set()
+    )
+    return {
+        "enveloppe": float(envelope),
+        "montant_engage": committed,
+        "montant_verse": paid,
+        "part_enveloppe_engagee": _ratio(committed, envelope),
+        "part_enveloppe_versee": _ratio(paid, envelope),
+        "structures_financees": int(funded),
+        "structures_recensees": int(len(structures)) if structures is not None else 0,
+        "projets": int(len(grants)),
+        "part_montant_dans_qpv": _ratio(amount[_inside(grants)].sum(), committed),
+        "part_montant_pres_qpv": _ratio(amount[_near(grants)].sum(), committed),
+        "nb_qpv": len(qpv_codes),
+        "nb_qpv_avec_projet": len(with_project),
+        "part_qpv_avec_projet": _ratio(len(with_project), len(qpv_codes))
+        if qpv_layer is not None
+        else math.nan,
+    }
+
+
+def _pairs_near(points: GeoDataFrame, qpv: GeoDataFrame, buffer_m: float) -> pd.DataFrame:
+    """(_pos, code_qpv) for every point within ``buffer_m`` of a QPV polygon."""
+    pts = _compute(points)
+    zones = _compute(qpv)
+    zones = GeoDataFrame(
+        {"code_qpv": zones["code_qpv"].astype(str).to_numpy()},
+        geometry=zones.geometry.buffer(buffer_m).to_numpy(),
+        crs=COMPUTE_CRS,
+    )
+    hits = sjoin(pts[["_pos", "geometry"]], zones, how="inner", predicate="intersects")
+    return pd.DataFrame({"_pos": hits["_pos"].to_numpy(), "code_qpv": hits["code_qpv"].to_numpy()})
+
+
+def qpv_coverage(
+    grants: GeoDataFrame,
+    structures: GeoDataFrame | None,
+    qpv_layer: GeoDataFrame,
+    buffer_m: float,
+) -> pd.DataFrame:
+    """One row per QPV: projects and euros inside and within ``buffer_m``, structures, €/inhabitant.
+
+    Inside is the grants' enriched ``code_qpv``; "within buffer" is measured against each QPV
+    polygon, so a grant near two QPV counts for both, and inside grants always count as near.
+    Funded structures (siret among the grants' ``idBeneficiaire``) are placed at their own
+    address. ``eur_par_habitant`` is the amount inside divided by the QPV population (NaN when
+    unknown); ``sans_projet`` means no project inside.
+    """
+    qpv = qpv_layer.reset_index(drop=True)
+    codes = qpv["code_qpv"].astype(str)
+    out = pd.DataFrame(
+        {
+            "code_qpv": codes.to_numpy(),
+            "nom_qpv": qpv["nom_qpv"].to_numpy(),
+            "code_commune": qpv["code_commune"].to_numpy() if "code_commune" in qpv else None,
+            "population": pd.to_numeric(qpv["population"], errors="coerce").to_numpy()
+            if "population" in qpv
+            else np.nan,
+        }
+    ).set_index("code_qpv")
+    g = grants.reset_index(drop=True)
+    amount = _amount(g).to_numpy()
+    code = g["code_qpv"] if "code_qpv" in g else pd.Series(None, index=g.index, dtype=object)
+    inside = pd.DataFrame({"_pos": np.arange(len(g)), "code_qpv": code.to_numpy(dtype=object)})
+    inside = inside[inside["code_qpv"].notna()]
+    inside = inside.assign(code_qpv=inside["code_qpv"].astype(str))
+    inside = inside[inside["code_qpv"].isin(set(codes))]
+    near = pd.concat([inside, _pairs_near(g, qpv, buffer_m)]).drop_duplicates()
+
+    def tally(pairs: pd.DataFrame, suffix: str) -> None:
+        pairs = pairs.assign(_m=amount[pairs["_pos"].to_numpy()])
+        grouped = pairs.groupby("code_qpv")
+        out[f"projets_{suffix}"] = grouped.size().reindex(out.index, fill_value=0).astype(int)
+        out[f"montant_{suffix}"] = grouped["_m"].sum().reindex(out.index, fill_value=0.0)
+
+    tally(inside, "dans")
+    tally(near, "proches")
+    out["structures_financees_dans"] = 0
+    out["structures_financees_proches"] = 0
+    if structures is not None and len(structures) and "idBeneficiaire" in g:
+        funded_ids = set(g["idBeneficiaire"].dropna().astype(str))
+        s = structures.reset_index(drop=True)
+        s = s[s["siret"].astype(str).isin(funded_ids)]
+        if len(s):
+            sirets = s["siret"].astype(str).to_numpy()
+            s_pairs = _pairs_near(s, qpv, 0.0)
+            s_near = _pairs_near(s, qpv, buffer_m)
+            for pairs, col in ((s_pairs, "dans"), (s_near, "proches")):
+                counted = pairs.assign(siret=sirets[pairs["_pos"].to_numpy()])
+                counts = counted.groupby("code_qpv")["siret"].nunique()
+                out[f"structures_financees_{col}"] = counts.reindex(out.index, fill_value=0)
+    pop = out["population"].where(out["population"] > 0)
+    out["eur_par_habitant"] = out["montant_dans"] / pop
+    out["sans_projet"] = out["projets_dans"] == 0
+    return out.reset_index()
+
+
+def _label_missing(index: pd.Index) -> pd.Index:
+    """Replace missing keys of a group index by OUTSIDE (every level of a MultiIndex)."""
+    if isinstance(index, pd.MultiIndex):
+        arrays = [_label_missing(index.get_level_values(i)) for i in range(index.nlevels)]
+        return pd.MultiIndex.from_arrays(arrays, names=index.names)
+    values = index.to_series().astype(object)
+    return pd.Index(values.where(values.notna(), OUTSIDE).to_numpy(), name=index.name)
+
+
+def distribution(
+    grants: pd.DataFrame, by: str | list[str], population: pd.Series | None = None
+) -> pd.DataFrame:
+    """Committed, paid, projects and share of the total per group; €/inhabitant with population.
+
+    Grants with no value for the key go into the ``OUTSIDE`` group, so the groups add up to the
+    total. ``population`` is indexed like the group key (its first level for a list of keys).
+    """
+    keys = [by] if isinstance(by, str) else list(by)
+    frame = pd.DataFrame({k: grants[k] for k in keys})
+    frame["_m"] = _amount(grants)
+    frame["_v"] = _amount(grants, "montant_verse")
+    grouped = frame.groupby(keys, dropna=False, sort=True)
+    out = pd.DataFrame(
+        {
+            "montant_engage": grouped["_m"].sum(),
+            "montant_verse": grouped["_v"].sum(),
+            "projets": grouped.size().astype(int),
+        }
+    )
+    out.index = _label_missing(out.index)
+    total = frame["_m"].sum()
+    out["part_du_total"] = out["montant_engage"] / total if total else np.nan
+    if population is not None:
+        lookup = (
+            out.index
+            if out.index.nlevels == population.index.nlevels
+            else (out.index.get_level_values(0))
+        )
+        pop = pd.to_numeric(pd.Series(population), errors="coerce")
+        values = pd.Series(lookup.map(pop.to_dict()), index=out.index, dtype=float)
+        out["population"] = values
+        out["eur_par_habitant"] = out["montant_engage"] / values.where(values > 0)
+    return out
+
+
+def inside_outside_qpv(grants: pd.DataFrame, buffer_m: float = 300) -> pd.DataFrame:
+    """Committed, paid and projects inside a QPV, within ``buffer_m`` (not inside), elsewhere.
+
+    A "Non localisé" row is added when some grants have no QPV distance (no point or no list).
+    """
+    inside = _inside(grants)
+    near = _near(grants) & ~inside
+    located = grants["dist_qpv_m"].notna() if "dist_qpv_m" in grants.columns else inside
+    near_label = f"À moins de {fmt_m(buffer_m)} d'un QPV"
+    category = np.select(
+        [inside.to_numpy(), near.to_numpy(), located.to_numpy()],
+        [INSIDE_QPV, near_label, ELSEWHERE],
+        default=NOT_LOCATED,
+    )
+    frame = pd.DataFrame(
+        {"categorie": category, "_m": _amount(grants), "_v": _amount(grants, "montant_verse")}
+    )
+    grouped = frame.groupby("categorie")
+    order = [INSIDE_QPV, near_label, ELSEWHERE]
+    if (category == NOT_LOCATED).any():
+        order.append(NOT_LOCATED)
+    out = pd.DataFrame(
+        {
+            "montant_engage": grouped["_m"].sum(),
+            "montant_verse": grouped["_v"].sum(),
+            "projets": grouped.size(),
+        }
+    ).reindex(order, fill_value=0)
+    out["projets"] = out["projets"].astype(int)
+    out.index.name = "categorie"
+    total = frame["_m"].sum()
+    out["part_du_total"] = out["montant_engage"] / total if total else np.nan
+    return out
+
+
+def envelope_consumption(
+    grants: pd.DataFrame, envelope: float, years: range | list[int] = range(2021, 2027)
+) -> pd.DataFrame:
+    """Per year: committed, paid, their running totals and the share of the envelope used.
+
+    Payments have no date in the SCDL, so ``montant_verse`` is counted in the grant's year.
+    Grants whose year is outside ``years`` are left out.
+    """
+    year = pd.to_numeric(grants["annee"], errors="coerce")
+    frame = pd.DataFrame(
+        {"annee": year, "_m": _amount(grants), "_v": _amount(grants, "montant_verse")}
+    )
+    grouped = frame.groupby("annee")
+    index = pd.Index(list(years), name="annee")
+    out = pd.DataFrame(
+        {
+            "montant_engage": grouped["_m"].sum().reindex(index, fill_value=0.0),
+            "montant_verse": grouped["_v"].sum().reindex(index, fill_value=0.0),
+        }
+    )
+    out["engage_cumule"] = out["montant_engage"].cumsum()
+    out["verse_cumule"] = out["montant_verse"].cumsum()
+    out["part_enveloppe_engagee"] = out["engage_cumule"] / envelope if envelope else np.nan
+    out["part_enveloppe_versee"] = out["verse_cumule"] / envelope if envelope else np.nan
+    return out
+
+
+def population_by(
+    iris_layer: GeoDataFrame, level: str, quartiers: GeoDataFrame | None = None
+) -> pd.Series:
+    """Population per ``"iris"``, ``"commune"`` (territory code) or ``"quartier"``.
+
+    Quartiers: each IRIS population is split by the share of its area in each quartier
+    (overlay in EPSG:2154), renormalised over the parts that fall in some quartier, so that
+    IRIS cut by a boundary (such as Petit Maroc, Fives / Lille-Moulins) are shared and no
+    inhabitant is lost to boundary slivers. Unknown populations stay NaN.
+    """
+    pop = pd.to_numeric(iris_layer["population"], errors="coerce")
+    if level == "iris":
+        return pd.Series(
+            pop.to_numpy(), index=iris_layer["code_iris"].astype(str), name="population"
+        )
+    if level == "commune":
+        frame = pd.DataFrame({"code_commune": iris_layer["code_commune"].astype(str), "p": pop})
+        return frame.groupby("code_commune")["p"].sum(min_count=1).rename("population")
+    if level != "quartier":
+        raise ValueError(f"Niveau inconnu : {level} (iris, commune ou quartier)")
+    if quartiers is None:
+        raise ValueError("La couche des quartiers est nécessaire pour la population par quartier")
+    iris = _compute(iris_layer.assign(_iris=np.arange(len(iris_layer)), _p=pop.to_numpy()))
+    quarts = _compute(quartiers)
+    quarts = quarts.assign(code_quartier=quarts["code_quartier"].astype(str))
+    pieces = overlay(
+        iris[["_iris", "_p", "geometry"]],
+        quarts[["code_quartier", "geometry"]],
+        how="intersection",
+        keep_geom_type=True,
+    )
+    area = pieces.geometry.area
+    share = area / area.groupby(pieces["_iris"]).transform("sum")
+    pieces = pieces.assign(_w=pieces["_p"] * share)
+    result = pieces.groupby("code_quartier")["_w"].sum(min_count=1)
+    return result.reindex(quarts["code_quartier"].to_numpy()).rename("population")
+
+
+def compare_territories(
+    territories: GeoDataFrame, establishments: GeoDataFrame | None, grants: GeoDataFrame
+) -> pd.DataFrame:
+    """Per territory: ESS establishments (per 1 000 inhabitants), euros, €/inhabitant, QPV share.
+
+    Territories may overlap (a quartier and a QPV), so each is joined to the points directly
+    rather than read from the enriched columns. Establishments with ``est_ess`` False are not
+    counted. ``part_montant_dans_qpv`` uses the grants' enriched ``code_qpv``.
+    """
+    terr = _compute(territories)
+    out = pd.DataFrame(
+        {
+            "code": territories["code"].astype(str).to_numpy(),
+            "nom": territories["nom"].to_numpy(),
+            "kind": territories["kind"].to_numpy(),
+            "population": pd.to_numeric(territories["population"], errors="coerce").to_numpy(),
+        }
+    )
+    n = len(out)
+    right = terr[["_pos", "geometry"]].rename(columns={"_pos": "_t"})
+
+    def joined(points: GeoDataFrame) -> pd.DataFrame:
+        pts = _compute(points)
+        hits = sjoin(pts[["_pos", "geometry"]], right, how="inner", predicate="intersects")
+        return pd.DataFrame({"_pos": hits["_pos"].to_numpy(), "_t": hits["_t"].to_numpy()})
+
+    count = np.zeros(n, dtype=int)
+    if establishments is not None and len(establishments):
+        est = establishments
+        if "est_ess" in est.columns:
+            est = est[est["est_ess"].fillna(False).astype(bool)]
+        pairs = joined(est).drop_duplicates()
+        count = pairs.groupby("_t").size().reindex(range(n), fill_value=0).to_numpy()
+    g = grants.reset_index(drop=True)
+    amount = _amount(g).to_numpy()
+    inside = _inside(g).to_numpy()
+    pairs = joined(g).drop_duplicates()
+    pairs = pairs.assign(_m=amount[pairs["_pos"]], _q=np.where(inside[pairs["_pos"]], 1.0, 0.0))
+    pairs["_mq"] = pairs["_m"] * pairs["_q"]
+    grouped = pairs.groupby("_t")
+    committed = grouped["_m"].sum().reindex(range(n), fill_value=0.0).to_numpy()
+    in_qpv = grouped["_mq"].sum().reindex(range(n), fill_value=0.0).to_numpy()
+    projects = grouped.size().reindex(range(n), fill_value=0).to_numpy()
+    pop = out["population"].where(out["population"] > 0)
+    out["etablissements_ess"] = count
+    out["etablissements_pour_1000_hab"] = count / pop * 1000
+    out["montant_engage"] = committed
+    out["projets"] = projects
+    out["eur_par_habitant"] = committed / pop
+    with np.errstate(invalid="ignore", divide="ignore"):
+        out["part_montant_dans_qpv"] = np.where(committed > 0, in_qpv / committed, np.nan)
+    return out
+
+
+def _nice(x: float, how: str = "round") -> float:
+    """Round to a 'nice' value: a multiple of half the power of ten below |x| (3456 -> 3500)."""
+    if x == 0 or not math.isfinite(x):
+        return 0.0
+    step = 10 ** math.floor(math.log10(abs(x))) / 2
+    op = {"round": round, "floor": math.floor, "ceil": math.ceil}[how]
+    return float(op(x / step) * step)
+
+
+def classify(values, k: int = 5) -> tuple[list[float], list[str]]:
+    """Classed euro scale: ``k`` quantile classes with rounded ("nice") breaks and French labels.
+
+    ``bins`` are edges for ``pd.cut(values, bins, include_lowest=True)``; duplicates collapse,
+    so fewer than ``k`` classes come back for values with few distinct levels. Labels read
+    "0 € – 5 000 €". No finite value gives ([], []).
+    """
+    v = pd.to_numeric(pd.Series(values, dtype=object), errors="coerce").astype(float)
+    v = v[np.isfinite(v)]
+    if v.empty:
+        return [], []
+    low, high = _nice(float(v.min()), "floor"), _nice(float(v.max()), "ceil")
+    inner = [_nice(float(q)) for q in v.quantile(np.linspace(0, 1, k + 1)[1:-1])]
+    edges = sorted({low, high, *[x for x in inner if low < x < high]})
+    if len(edges) == 1:
+        edges.append(edges[0] + max(abs(_nice(edges[0])), 1.0))
+    labels = [f"{fmt_eur(a)} – {fmt_eur(b)}" for a, b in zip(edges[:-1], edges[1:], strict=True)]
+    return edges, labels

@@ -1,0 +1,228 @@
+"""The maps of each page, composed from the builders of geo/maps.py (pure: data in, map out).
+
+Kept apart from the pages so the benchmark and the tests build exactly what the pages show.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+import folium
+import geopandas as gpd
+import pandas as pd
+
+from geo.formatting import fmt_eur, fmt_int, fmt_m
+from geo.maps import (
+    aggregate_by_location,
+    base_map,
+    choropleth_layer,
+    layer_control,
+    points_layer,
+    polygons_layer,
+)
+
+QPV_STYLE = {"color": "#b2182b", "weight": 2, "fillColor": "#ef8a62", "fillOpacity": 0.25}
+QPV_2015_STYLE = {**QPV_STYLE, "color": "#762a83", "dashArray": "6 4", "fillOpacity": 0.1}
+QUARTIER_STYLE = {"color": "#555555", "weight": 1, "fillOpacity": 0.0, "dashArray": "2 3"}
+COMMUNE_STYLE = {"color": "#222222", "weight": 2.5, "fillOpacity": 0.0}
+
+
+def _present(gdf: gpd.GeoDataFrame | None) -> bool:
+    return gdf is not None and len(gdf) > 0
+
+
+def add_reference_layers(
+    m: folium.Map,
+    layers: Mapping[str, gpd.GeoDataFrame | None],
+    *,
+    qpv: tuple[str, ...] = ("qpv_2024", "qpv_2015"),
+    quartiers: bool = True,
+    communes: bool = True,
+) -> None:
+    """Communes, quartiers and QPV outlines, each as one simplified GeoJSON layer."""
+    if communes and _present(layers.get("communes")):
+        polygons_layer(
+            layers["communes"],
+            name="Communes",
+            tooltip_fields={"nom": "Commune"},
+            style=COMMUNE_STYLE,
+        ).add_to(m)
+    if quartiers and _present(layers.get("quartiers")):
+        polygons_layer(
+            layers["quartiers"],
+            name="Quartiers",
+            tooltip_fields={"nom_quartier": "Quartier"},
+            style=QUARTIER_STYLE,
+        ).add_to(m)
+    for name in qpv:
+        gdf = layers.get(name)
+        if _present(gdf):
+            label = "QPV 2024" if name == "qpv_2024" else "QPV 2015"
+            polygons_layer(
+                gdf,
+                name=label,
+                tooltip_fields={"nom_qpv": label, "code_qpv": "Code"},
+                style=QPV_STYLE if name == "qpv_2024" else QPV_2015_STYLE,
+                show=name == qpv[0],
+            ).add_to(m)
+
+
+def grants_points(grants: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
+    """Grants grouped per location, with a one-line French summary for the popup."""
+    located = grants[grants.geometry.notna() & ~grants.geometry.is_empty]
+    return aggregate_by_location(located)
+
+
+def funded_structures(structures: gpd.GeoDataFrame, grants: pd.DataFrame) -> gpd.GeoDataFrame:
+    """The structures receiving at least one of ``grants``, with their count and total."""
+    ids = grants["idBeneficiaire"].dropna().astype(str)
+    totals = pd.to_numeric(grants["montant"], errors="coerce").groupby(grants["idBeneficiaire"])
+    funded = structures[structures["siret"].astype(str).isin(set(ids))].copy()
+    sums = totals.sum()
+    counts = totals.size()
+    funded["nb_subventions"] = funded["siret"].map(counts).fillna(0).astype(int)
+    funded["montant_total"] = funded["siret"].map(sums).fillna(0.0)
+    funded["resume"] = [
+        f"{n} subvention{'s' if n > 1 else ''}, {fmt_eur(t)}"
+        for n, t in zip(funded["nb_subventions"], funded["montant_total"], strict=True)
+    ]
+    return funded
+
+
+def funded_map(
+    grants: gpd.GeoDataFrame,
+    layers: Mapping[str, gpd.GeoDataFrame | None],
+    *,
+    structures: gpd.GeoDataFrame | None = None,
+    land: gpd.GeoDataFrame | None = None,
+    establishments: gpd.GeoDataFrame | None = None,
+    show_qpv: tuple[str, ...] = ("qpv_2024", "qpv_2015"),
+    tiles: str | None = "OpenStreetMap",
+    cluster: bool = True,
+) -> folium.Map:
+    """The funded-structures map: grants per location (or funded structures) over the outlines.
+
+    Pass ``structures`` to draw one point per funded structure instead of per grant location.
+    """
+    m = base_map(tiles=tiles)
+    add_reference_layers(m, layers, qpv=show_qpv)
+    if establishments is not None and len(establishments):
+        points_layer(
+            establishments,
+            name="Établissements ESS (SIRENE)",
+            popup_fields={"nom": "Établissement", "adresse": "Adresse"},
+            tooltip_field="nom",
+            color="#7f7f7f",
+            cluster=True,
+            radius=4,
+            show=False,
+        ).add_to(m)
+    if land is not None and len(land):
+        points_layer(
+            land,
+            name="Sites fonciers",
+            popup_fields={"nom": "Site", "type": "Type", "statut": "Statut"},
+            tooltip_field="nom",
+            color="#d95f02",
+            radius=6,
+        ).add_to(m)
+    if structures is not None:
+        points_layer(
+            funded_structures(structures, grants),
+            name="Structures financées",
+            popup_fields={"nom": "Structure", "forme_juridique": "Forme", "resume": "Subventions"},
+            tooltip_field="nom",
+            color="#1b7837",
+            cluster=cluster,
+        ).add_to(m)
+    else:
+        points_layer(
+            grants_points(grants),
+            name="Subventions (par lieu)",
+            popup_fields={"nom": "Bénéficiaire", "resume": "Subventions"},
+            tooltip_field="nom",
+            color="#1b7837",
+            cluster=cluster,
+        ).add_to(m)
+    layer_control(m)
+    return m
+
+
+def land_map(
+    land: gpd.GeoDataFrame,
+    layers: Mapping[str, gpd.GeoDataFrame | None],
+    *,
+    friches: gpd.GeoDataFrame | None = None,
+    tiles: str | None = "OpenStreetMap",
+) -> folium.Map:
+    """Land sites by status, with the Cartofriches supply and the QPV outlines."""
+    m = base_map(tiles=tiles)
+    add_reference_layers(m, layers, qpv=("qpv_2024",), quartiers=True)
+    if friches is not None and len(friches):
+        points_layer(
+            friches.assign(surface=friches["surface_m2"].map(_fmt_surface)),
+            name="Friches (Cartofriches)",
+            popup_fields={"nom": "Friche", "statut": "Statut", "surface": "Surface"},
+            tooltip_field="nom",
+            color="#8c510a",
+            radius=4,
+        ).add_to(m)
+    colours = {"disponible": "#1b9e77", "attribué": "#7570b3", "à l'étude": "#e6ab02"}
+    for status, colour in colours.items():
+        subset = land[land["statut"] == status]
+        if subset.empty:
+            continue
+        shown = subset.assign(
+            surface=subset["surface_m2"].map(_fmt_surface),
+            distance=subset["dist_qpv_m"].map(fmt_m) if "dist_qpv_m" in subset else "—",
+        )
+        points_layer(
+            shown,
+            name=f"Sites {status}s" if not status.startswith("à") else "Sites à l'étude",
+            popup_fields={
+                "nom": "Site",
+                "type": "Type",
+                "statut": "Statut",
+                "surface": "Surface",
+                "distance": "Distance au QPV",
+            },
+            tooltip_field="nom",
+            color=colour,
+            radius=7,
+        ).add_to(m)
+    layer_control(m)
+    return m
+
+
+def choropleth_map(
+    areas: gpd.GeoDataFrame,
+    value_col: str,
+    bins: list[float],
+    labels: list[str],
+    *,
+    name: str,
+    legend_title: str,
+    tooltip_fields: Mapping[str, str],
+    layers: Mapping[str, gpd.GeoDataFrame | None] | None = None,
+    tiles: str | None = "OpenStreetMap",
+) -> folium.Map:
+    """A classed euro choropleth, optionally over the QPV outlines."""
+    m = base_map(tiles=tiles)
+    choropleth_layer(
+        areas,
+        value_col,
+        bins,
+        labels,
+        name=name,
+        legend_title=legend_title,
+        tooltip_fields=tooltip_fields,
+    ).add_to(m)
+    if layers is not None:
+        add_reference_layers(m, layers, qpv=("qpv_2024",), quartiers=False, communes=False)
+    layer_control(m)
+    return m
+
+
+def _fmt_surface(value: object) -> str:
+    number = pd.to_numeric(pd.Series([value]), errors="coerce").iloc[0]
+    return "—" if pd.isna(number) else f"{fmt_int(number)} m²"

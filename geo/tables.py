@@ -1,0 +1,116 @@
+"""Display tables: the accessible twins of the maps, with French headers and French formats.
+
+Values are pre-formatted strings (12 345 €, 23/06/2021) because the interface must read in French
+whatever the browser's locale; exports carry the raw numbers.
+"""
+
+from __future__ import annotations
+
+import pandas as pd
+
+from geo.formatting import fmt_date, fmt_eur, fmt_int, fmt_m, fmt_pct
+
+GRANT_COLUMNS = {
+    "id_subvention": "Identifiant",
+    "nomBeneficiaire": "Bénéficiaire",
+    "objet": "Objet",
+    "annee": "Année",
+    "axe": "Axe",
+    "priorite": "Priorité",
+    "dispositif": "Dispositif",
+    "montant": "Montant attribué",
+    "montant_verse": "Montant versé",
+    "dateConvention": "Date de convention",
+    "nom_commune": "Commune",
+    "nom_quartier": "Quartier",
+    "nom_qpv": "QPV",
+    "dist_qpv_m": "Distance au QPV",
+}
+
+
+def _col(df: pd.DataFrame, name: str) -> pd.Series:
+    return df[name] if name in df.columns else pd.Series(None, index=df.index, dtype=object)
+
+
+def _fmt(series: pd.Series, formatter) -> pd.Series:
+    return series.map(formatter).astype(str)
+
+
+def grants_table(grants: pd.DataFrame) -> pd.DataFrame:
+    """One row per grant, in the order of the input."""
+    out = pd.DataFrame(index=grants.index)
+    for col, label in GRANT_COLUMNS.items():
+        series = _col(grants, col)
+        if col in ("montant", "montant_verse"):
+            series = _fmt(pd.to_numeric(series, errors="coerce"), fmt_eur)
+        elif col == "dateConvention":
+            series = _fmt(series, fmt_date)
+        elif col == "dist_qpv_m":
+            series = _fmt(pd.to_numeric(series, errors="coerce"), fmt_m)
+        elif col in ("annee", "axe", "priorite"):
+            series = pd.to_numeric(series, errors="coerce").astype("Int64").astype(str)
+            series = series.replace("<NA>", "—")
+        else:
+            series = series.astype(object).where(series.notna(), "—").astype(str)
+        out[label] = series.to_numpy()
+    return out.reset_index(drop=True)
+
+
+def money_table(df: pd.DataFrame, labels: dict[str, str]) -> pd.DataFrame:
+    """Formats a numeric indicator table: euros, counts, shares and per-inhabitant values.
+
+    Columns are recognised by name: ``montant*``/``*_cumule``/``eur_par_habitant`` are euros,
+    ``part*`` shares, ``projets``/``nb_*``/``population`` counts. ``labels`` renames and orders.
+    """
+    out = pd.DataFrame(index=df.index)
+    for col, label in labels.items():
+        if col not in df.columns:
+            continue
+        series = df[col]
+        if col == "eur_par_habitant" or col.endswith("_par_habitant"):
+            out[label] = _fmt(pd.to_numeric(series, errors="coerce"), lambda v: fmt_eur(v, 2))
+        elif col.startswith("montant") or col.endswith("_cumule"):
+            out[label] = _fmt(pd.to_numeric(series, errors="coerce"), fmt_eur)
+        elif col.startswith("part"):
+            out[label] = _fmt(pd.to_numeric(series, errors="coerce"), fmt_pct)
+        elif col in ("projets", "population") or col.startswith("nb_"):
+            out[label] = _fmt(pd.to_numeric(series, errors="coerce"), fmt_int)
+        elif col.endswith("_pour_1000"):
+            out[label] = _fmt(
+                pd.to_numeric(series, errors="coerce"),
+                lambda v: "—" if pd.isna(v) else f"{v:.2f}".replace(".", ","),
+            )
+        else:
+            out[label] = series.astype(object).where(series.notna(), "—").astype(str)
+    return out
+
+
+def land_table(land: pd.DataFrame, structures: pd.DataFrame | None = None) -> pd.DataFrame:
+    """One row per land site; the occupant's name comes from the structures when it is known.
+
+    Structures with diffusion status P are absent from ``structures``, so their name never shows.
+    """
+    names = {}
+    if structures is not None and len(structures):
+        names = dict(zip(structures["siret"].astype(str), structures["nom"], strict=False))
+    occupant = _col(land, "siret_occupant").map(
+        lambda s: names.get(str(s), "—") if isinstance(s, str) and s else "—"
+    )
+    return pd.DataFrame(
+        {
+            "Site": _col(land, "nom").astype(str).to_numpy(),
+            "Type": _col(land, "type").astype(str).to_numpy(),
+            "Statut": _col(land, "statut").astype(str).to_numpy(),
+            "Surface": _fmt(pd.to_numeric(_col(land, "surface_m2"), errors="coerce"),
+                            lambda v: "—" if pd.isna(v) else f"{fmt_int(v)} m²").to_numpy(),
+            "Occupant": occupant.to_numpy(),
+            "Mode d'occupation": _col(land, "mode_occupation").fillna("—").astype(str).to_numpy(),
+            "Début": _fmt(_col(land, "date_debut"), fmt_date).to_numpy(),
+            "Fin": _fmt(_col(land, "date_fin"), fmt_date).to_numpy(),
+            "Loyer annuel": _fmt(pd.to_numeric(_col(land, "loyer_annuel_eur"), errors="coerce"),
+                                 fmt_eur).to_numpy(),
+            "Quartier": _col(land, "nom_quartier").fillna("—").astype(str).to_numpy(),
+            "Distance au QPV": _fmt(pd.to_numeric(_col(land, "dist_qpv_m"), errors="coerce"),
+                                    fmt_m).to_numpy(),
+        }
+    )

@@ -1,0 +1,299 @@
+"""Import one of the City's files: read, map columns, validate, optionally geocode, then store.
+
+An import replaces the stored dataset of its kind (grants, structures or land) with the accepted
+rows of the file; `loaders.store.undo_last` brings the previous one back. A file whose rows are all
+rejected leaves the store unchanged. The report says, in French, what was read, what was accepted,
+what was rejected and why (row and column), and what was normalised on the way.
+"""
+
+from __future__ import annotations
+
+import csv
+import hashlib
+import io
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pandas as pd
+
+from loaders import mapping as mapping_mod
+from loaders import validation
+from loaders.readers_tabular import (
+    ImportFileError,
+    RawTable,
+    cell_text,
+    parse_number,
+    read_tabular,
+)
+
+VECTOR_SUFFIXES = (".geojson", ".json", ".gpkg", ".zip", ".shp", ".kml")
+KIND_LABELS = mapping_mod.KIND_LABELS
+
+
+@dataclass
+class ImportReport:
+    """What an import did; `to_json()` is the machine-readable summary written by --report."""
+
+    file: str
+    kind: str
+    sha256: str
+    read: int
+    accepted: int
+    rejected: int
+    rejects: list[dict]
+    warnings: list[dict]
+    accepted_df: pd.DataFrame
+    conformity: list[dict] = field(default_factory=list)
+    scdl_version: str | None = None
+    mapping: dict = field(default_factory=dict)
+    ignored_columns: list[str] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+    dry_run: bool = False
+    stored: bool = False
+    source_frame: pd.DataFrame | None = None  # the file's own columns and values, by row
+    malformed: list[dict] = field(default_factory=list)
+
+    def to_json(self) -> dict:
+        """{"read", "accepted", "rejected", "rejects": [{"row", "column", "reason"}], ...}."""
+        return {
+            "read": self.read,
+            "accepted": self.accepted,
+            "rejected": self.rejected,
+            "rejects": [
+                {"row": r["row"], "column": r["column"], "reason": r["reason"]}
+                for r in self.rejects
+            ],
+            "warnings": self.warnings,
+            "conformite_scdl": self.conformity,
+            "fichier": self.file,
+            "type": self.kind,
+            "sha256": self.sha256,
+            "enregistre": self.stored,
+        }
+
+    def summary_fr(self) -> str:
+        """A few French lines for the command line and the interface."""
+        label = KIND_LABELS.get(self.kind, self.kind)
+        lines = [
+            f"Fichier « {self.file} » ({label}) : {self.read} ligne(s) lue(s), "
+            f"{self.accepted} acceptée(s), {self.rejected} rejetée(s).",
+            *self.notes,
+        ]
+        if self.ignored_columns:
+            lines.append("Colonnes ignorées : " + ", ".join(self.ignored_columns) + ".")
+        if self.warnings:
+            count = len(self.warnings)
+            lines.append(f"{count} avertissement(s) (valeurs normalisées ou à compléter).")
+        if self.scdl_version:
+            lines.append(
+                f"Conformité au schéma SCDL {self.scdl_version} : "
+                + (f"{len(self.conformity)} écart(s)." if self.conformity else "aucun écart.")
+            )
+        for reject in self.rejects[:10]:
+            column = f", colonne {reject['column']}" if reject["column"] else ""
+            lines.append(f"  Ligne {reject['row']}{column} : {reject['reason']}")
+        if len(self.rejects) > 10:
+            lines.append(f"  … et {len(self.rejects) - 10} autre(s) motif(s) de rejet.")
+        if self.dry_run:
+            lines.append("Simulation : rien n'a été enregistré.")
+        elif self.stored:
+            lines.append("Données enregistrées (commande « undo » pour annuler).")
+        else:
+            lines.append("Aucune ligne acceptée : les données enregistrées sont inchangées.")
+        return "\n".join(lines)
+
+
+def file_sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def _read_vector_table(path: Path, file_name: str) -> RawTable:
+    """A land file as GeoJSON/GeoPackage/Shapefile: attributes as strings, points as lat/lon."""
+    try:
+        from loaders.readers import ReaderError, read_vector
+    except ImportError:  # pragma: no cover - loaders/readers.py is part of the project
+        import geopandas as gpd
+
+        def read_vector(p):  # noqa: ANN001, ANN202 - same contract as loaders.readers
+            return gpd.read_file(p).to_crs("EPSG:4326")
+
+        ReaderError = ValueError  # noqa: N806
+    try:
+        gdf = read_vector(path)
+    except ReaderError as exc:
+        raise ImportFileError(str(exc)) from exc
+    except Exception as exc:  # noqa: BLE001 - GDAL and JSON errors on a user file
+        raise ImportFileError(
+            f"Impossible de lire « {file_name} » : fichier géographique illisible "
+            f"({type(exc).__name__})"
+        ) from exc
+    frame = pd.DataFrame(
+        {c: [cell_text(v) for v in gdf[c]] for c in gdf.columns if c != gdf.geometry.name},
+        dtype=object,
+    )
+    geoms = gdf.geometry
+    is_point = (geoms.geom_type == "Point").to_numpy()
+    pairs = list(zip(is_point, geoms, strict=True))
+    frame["lat"] = ["" if not p or g is None else repr(g.y) for p, g in pairs]
+    frame["lon"] = ["" if not p or g is None else repr(g.x) for p, g in pairs]
+    frame["geometry"] = ["" if p or g is None or g.is_empty else g.wkt for p, g in pairs]
+    frame.index = pd.Index(range(1, len(frame) + 1), name="ligne")
+    note = "Fichier géographique : une ligne par entité, numérotées à partir de 1."
+    return RawTable(file_name, frame, [], None, None, None, [note])
+
+
+def _read(path: Path, kind: str, file_name: str, sheet: str | None) -> RawTable:
+    if kind == "land" and path.suffix.lower() in VECTOR_SUFFIXES:
+        return _read_vector_table(path, file_name)
+    return read_tabular(path, sheet=sheet, file_name=file_name)
+
+
+def import_file(
+    path: str | Path,
+    kind: str,
+    *,
+    mapping: dict[str, str | None] | str | None = None,
+    dry_run: bool = False,
+    geocode: bool = False,
+    sheet: str | None = None,
+    file_name: str | None = None,
+) -> ImportReport:
+    """Import a CSV/XLSX file (or a GeoJSON/GeoPackage for land) of `kind` into the local store.
+
+    `mapping` is a saved mapping name or {source column: canonical column or None}; columns it does
+    not cover are recognised automatically. With `dry_run` nothing is written. With `geocode`,
+    rows without coordinates go through `loaders.geocode.geocode_missing` before being stored.
+    Raises ImportFileError (French) when the file cannot be read at all; malformed rows are
+    rejects, never dropped: read = accepted + rejected.
+    """
+    if kind not in mapping_mod.KINDS:
+        raise ValueError(f"type de données inconnu : « {kind} »")
+    path = Path(path)
+    name = file_name or path.name
+    raw = _read(path, kind, name, sheet)
+    sha = file_sha256(path)
+
+    given = mapping_mod.load_mapping(mapping) if isinstance(mapping, str) else mapping
+    used = mapping_mod.resolve_mapping(raw.columns, kind, given)
+    ignored = [c for c, target in used.items() if target is None]
+    canonical = raw.frame[[c for c, t in used.items() if t]].rename(columns=used)
+
+    accepted, rejects, warnings = validation.validate(canonical, kind, file_name=name)
+    file_warnings = [
+        {"row": None, "column": c, "message": f"colonne ignorée : « {c} » (non reconnue)"}
+        for c in ignored
+    ]
+    for bad in raw.malformed:
+        rejects.append({"row": bad["row"], "column": "", "reason": bad["reason"]})
+    rejects.sort(key=lambda r: (r["row"], r["column"]))
+    warnings = file_warnings + warnings
+
+    version, conformity = (None, [])
+    if kind == "grants":
+        version, conformity = validation.check_scdl_conformity(raw.frame)
+
+    notes = list(raw.notes)
+    if geocode and len(accepted):
+        try:
+            from loaders.geocode import geocode_missing
+        except ImportError:
+            warnings.append(
+                {
+                    "row": None,
+                    "column": "",
+                    "message": "géocodage indisponible (module loaders.geocode absent)",
+                }
+            )
+        else:
+            accepted, geo_warnings = geocode_missing(accepted)
+            warnings.extend(
+                w if isinstance(w, dict) else {"row": None, "column": "adresse", "message": str(w)}
+                for w in geo_warnings
+            )
+
+    read = len(raw.frame) + len(raw.malformed)
+    report = ImportReport(
+        file=name,
+        kind=kind,
+        sha256=sha,
+        read=read,
+        accepted=len(accepted),
+        rejected=validation.count_rejected(rejects),
+        rejects=rejects,
+        warnings=warnings,
+        accepted_df=accepted,
+        conformity=conformity,
+        scdl_version=version,
+        mapping=used,
+        ignored_columns=ignored,
+        notes=notes,
+        dry_run=dry_run,
+        source_frame=raw.frame,
+        malformed=raw.malformed,
+    )
+    if report.read != report.accepted + report.rejected:  # pragma: no cover - invariant
+        raise AssertionError("read != accepted + rejected")
+    if not dry_run and len(accepted):
+        from loaders import store
+
+        store.write_import(
+            kind,
+            accepted,
+            {
+                "file": name,
+                "sha256": sha,
+                "kind": kind,
+                "read": report.read,
+                "accepted": report.accepted,
+                "rejected": report.rejected,
+                "warnings": len(warnings),
+            },
+        )
+        report.stored = True
+    return report
+
+
+_FORMULA_START = ("=", "+", "@", "\t", "\r")
+
+
+def _safe_cell(value: object) -> str:
+    """Neutralise spreadsheet formulas in a value we hand back (CSV injection)."""
+    text = "" if value is None else str(value)
+    risky = text.startswith(_FORMULA_START) or (text.startswith("-") and parse_number(text) is None)
+    return "'" + text if risky else text
+
+
+def rejects_csv(report: ImportReport) -> bytes:
+    """Rejected rows as typed in the file, plus columns and reasons (UTF-8 BOM, `;`: for Excel)."""
+    source = report.source_frame if report.source_frame is not None else pd.DataFrame()
+    columns = [str(c) for c in source.columns]
+    by_row: dict[int, list[dict]] = {}
+    for reject in report.rejects:
+        by_row.setdefault(reject["row"], []).append(reject)
+    malformed = {m["row"]: m["values"] for m in report.malformed}
+    out = io.StringIO()
+    writer = csv.writer(out, delimiter=";", lineterminator="\r\n")
+    writer.writerow(["ligne", *columns, "colonnes en cause", "motifs du rejet"])
+    for row in sorted(by_row):
+        if row in malformed:
+            values = list(malformed[row])
+            values = values[: len(columns) - 1] + [";".join(values[len(columns) - 1 :])]
+            values += [""] * (len(columns) - len(values))
+        elif row in source.index:
+            values = [cell_text(v) for v in source.loc[row].tolist()]
+        else:
+            values = [""] * len(columns)
+        entries = by_row[row]
+        writer.writerow(
+            [
+                row,
+                *(_safe_cell(v) for v in values),
+                ", ".join(dict.fromkeys(e["column"] for e in entries if e["column"])),
+                _safe_cell(" | ".join(e["reason"] for e in entries)),
+            ]
+        )
+    return b"\xef\xbb\xbf" + out.getvalue().encode("utf-8")

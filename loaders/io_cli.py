@@ -1,0 +1,144 @@
+"""Command-line import, undo and export of the City's datasets (`python -m loaders import ...`).
+
+Exit codes: 0 done (an import whose rows were all rejected still exits 0: the file was read and
+the report says why), 1 nothing to undo, 2 the file, mapping or option could not be used (French
+message on stderr).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+KINDS = ("grants", "structures", "land")
+FORMATS = ("scdl", "csv", "xlsx", "geojson", "gpkg")
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    """Add the `import`, `undo` and `export` subcommands; each sets `func(args) -> exit code`."""
+    p = subparsers.add_parser("import", help="importer un fichier de la Ville (CSV, XLSX, GeoJSON)")
+    p.add_argument("file", metavar="FICHIER", help="fichier à importer")
+    p.add_argument("--kind", required=True, choices=KINDS, help="type de données")
+    p.add_argument("--dry-run", action="store_true", help="vérifier sans rien enregistrer")
+    p.add_argument("--report", metavar="CHEMIN", help="écrire le rapport JSON dans ce fichier")
+    p.add_argument("--rejects", metavar="CHEMIN", help="écrire les lignes rejetées (CSV Excel)")
+    p.add_argument("--mapping", metavar="NOM", help="correspondance de colonnes enregistrée")
+    p.add_argument("--sheet", metavar="FEUILLE", help="feuille du classeur Excel")
+    p.add_argument("--geocode", action="store_true", help="géocoder les adresses sans coordonnées")
+    p.set_defaults(func=cmd_import)
+
+    p = subparsers.add_parser("undo", help="annuler le dernier import")
+    p.set_defaults(func=cmd_undo)
+
+    p = subparsers.add_parser("export", help="exporter un jeu de données")
+    p.add_argument("--kind", required=True, choices=KINDS, help="type de données")
+    p.add_argument("--format", required=True, choices=FORMATS, dest="fmt", help="format")
+    p.add_argument("-o", "--output", required=True, metavar="CHEMIN", help="fichier à écrire")
+    p.add_argument("--annee", type=int, help="année (subventions)")
+    p.add_argument("--axe", type=int, help="axe de la stratégie (subventions)")
+    p.add_argument("--commune", metavar="CODE", help="code de commune : 59350, 59298 ou 59355")
+    p.set_defaults(func=cmd_export)
+
+
+def _error(message: str) -> int:
+    print(f"Erreur : {message}", file=sys.stderr)
+    return 2
+
+
+def cmd_import(args: argparse.Namespace) -> int:
+    from loaders.importer import import_file, rejects_csv
+    from loaders.mapping import MappingError
+    from loaders.readers_tabular import ImportFileError
+    from loaders.store import StoreError
+
+    if not Path(args.file).is_file():
+        return _error(f"fichier introuvable : « {args.file} »")
+    try:
+        report = import_file(
+            args.file,
+            args.kind,
+            mapping=args.mapping,
+            dry_run=args.dry_run,
+            geocode=args.geocode,
+            sheet=args.sheet,
+        )
+    except (ImportFileError, MappingError, StoreError) as exc:
+        return _error(str(exc))
+    except OSError as exc:
+        return _error(f"écriture impossible dans le dossier des données ({exc})")
+    print(report.summary_fr())
+    try:
+        if args.report:
+            Path(args.report).write_text(
+                json.dumps(report.to_json(), ensure_ascii=False, indent=2), encoding="utf-8"
+            )
+            print(f"Rapport écrit dans {args.report}")
+        if args.rejects and report.rejected:
+            Path(args.rejects).write_bytes(rejects_csv(report))
+            print(f"Lignes rejetées écrites dans {args.rejects}")
+    except OSError as exc:
+        return _error(f"impossible d'écrire le rapport ({exc})")
+    return 0
+
+
+def cmd_undo(args: argparse.Namespace) -> int:
+    from loaders.store import undo_last
+
+    entry = undo_last()
+    if entry is None:
+        print("Aucun import à annuler.", file=sys.stderr)
+        return 1
+    print(
+        f"Import annulé : « {entry.get('file')} » ({entry.get('kind')}, "
+        f"{entry.get('accepted', entry.get('rows'))} ligne(s), {entry.get('imported_at')})."
+    )
+    return 0
+
+
+def cmd_export(args: argparse.Namespace) -> int:
+    if args.kind != "grants" and (args.annee is not None or args.axe is not None):
+        return _error("les options --annee et --axe ne s'appliquent qu'aux subventions (grants)")
+    try:
+        from loaders.datasets import load_datasets
+        from loaders.export import export_dataset
+    except ImportError as exc:
+        return _error(f"export indisponible dans cette installation ({exc.name})")
+    datasets = load_datasets()
+    df = getattr(datasets, args.kind)
+    if args.annee is not None:
+        df = df[df["annee"] == args.annee]
+    if args.axe is not None:
+        df = df[df["axe"] == args.axe]
+    if args.commune:
+        try:
+            df = filter_commune(df, args.commune)
+        except LookupError as exc:
+            return _error(str(exc))
+    try:
+        export_dataset(df, args.kind, args.fmt, args.output, demo=datasets.demo)
+    except (OSError, ValueError) as exc:
+        return _error(f"export impossible : {exc}")
+    demo = " (données de démonstration fictives)" if datasets.demo else ""
+    print(f"Export : {len(df)} ligne(s) écrite(s) dans {args.output}{demo}.")
+    return 0
+
+
+def filter_commune(df, code: str):
+    """Rows located in commune `code`: by a `code_commune` column, else inside its polygon."""
+    if "code_commune" in df.columns:
+        return df[df["code_commune"].astype("string") == code]
+    import geopandas as gpd
+
+    from loaders.layers import load_layer
+
+    communes, meta = load_layer("communes")
+    if communes is None:
+        raise LookupError(f"couche des communes indisponible ({meta.reason})")
+    polygon = communes[communes["code"] == code]
+    if polygon.empty:
+        codes = ", ".join(sorted(communes["code"].astype(str)))
+        raise LookupError(f"commune « {code} » inconnue (codes : {codes})")
+    inside = gpd.sjoin(df, polygon[["geometry"]], how="inner", predicate="within")
+    return df.loc[df.index.isin(inside.index)]

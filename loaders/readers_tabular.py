@@ -1,0 +1,329 @@
+"""Read the City's spreadsheets (CSV or XLSX) as plain strings, whatever Excel or a portal produced.
+
+Everything comes out as text so that validation, not the reader, decides what a value means, and so
+that a rejected row can be handed back exactly as it was typed. Files are only ever parsed: never
+executed, unpickled or evaluated (XLSX formulas are read as their cached values, never computed).
+
+Row numbers follow what a spreadsheet user sees: the header is row 1, the first data row is row 2.
+For a CSV file a "row" is a record: a quoted field spanning several lines still counts as one row,
+exactly as Excel or LibreOffice display it. Blank rows keep their number but are not data.
+"""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+import io
+import re
+import zipfile
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pandas as pd
+
+MAX_FILE_BYTES = 50 * 1024 * 1024
+SEPARATORS = (";", ",", "\t")
+SEPARATOR_NAMES = {";": "point-virgule", ",": "virgule", "\t": "tabulation"}
+ENCODING_NAMES = {"utf-8": "UTF-8", "utf-8-sig": "UTF-8 avec BOM", "cp1252": "Windows-1252"}
+XLSX_SUFFIXES = (".xlsx", ".xlsm")
+_ZIP_MAGIC = b"PK\x03\x04"
+_OLE_MAGIC = b"\xd0\xcf\x11\xe0"  # legacy .xls / .doc
+
+# A single huge field must not make the whole file unreadable: the file-size cap is the real limit.
+csv.field_size_limit(max(csv.field_size_limit(), MAX_FILE_BYTES))
+
+
+class ImportFileError(ValueError):
+    """The file cannot be read at all (message in French, names the file and what is wrong)."""
+
+
+@dataclass
+class RawTable:
+    """The strings of a file: well-formed rows in `frame`, the others in `malformed`.
+
+    `frame` has one str column per header name (made unique) and is indexed by the spreadsheet row
+    number. `malformed` holds {"row", "values", "reason"} for rows with a wrong number of fields.
+    """
+
+    file_name: str
+    frame: pd.DataFrame
+    malformed: list[dict] = field(default_factory=list)
+    encoding: str | None = None
+    separator: str | None = None
+    sheet: str | None = None
+    notes: list[str] = field(default_factory=list)
+
+    @property
+    def columns(self) -> list[str]:
+        return [str(c) for c in self.frame.columns]
+
+
+def _fail(file_name: str, what: str) -> ImportFileError:
+    return ImportFileError(f"Impossible de lire « {file_name} » : {what}")
+
+
+def read_tabular(
+    path: str | Path, *, sheet: str | None = None, file_name: str | None = None
+) -> RawTable:
+    """Read a CSV or XLSX file into strings; raise ImportFileError if it cannot be read at all."""
+    path = Path(path)
+    name = file_name or path.name
+    try:
+        size = path.stat().st_size
+    except OSError as exc:
+        raise _fail(name, "fichier introuvable ou inaccessible") from exc
+    if size > MAX_FILE_BYTES:
+        raise _fail(name, f"fichier trop volumineux ({size // (1024 * 1024)} Mo, maximum 50 Mo)")
+    try:
+        content = path.read_bytes()
+    except OSError as exc:
+        raise _fail(name, f"lecture impossible ({exc.strerror or exc})") from exc
+    return read_tabular_bytes(content, name, sheet=sheet)
+
+
+def read_tabular_bytes(content: bytes, file_name: str, *, sheet: str | None = None) -> RawTable:
+    """Same as read_tabular, from the bytes of an upload (the name only chooses messages/format)."""
+    if not content.strip(b" \t\r\n\x00\xef\xbb\xbf"):
+        raise _fail(file_name, "le fichier est vide")
+    if content.startswith(_ZIP_MAGIC) or file_name.lower().endswith(XLSX_SUFFIXES):
+        return _read_xlsx(content, file_name, sheet)
+    if content.startswith(_OLE_MAGIC):
+        raise _fail(file_name, "ancien format Excel (.xls) : enregistrez-le en .xlsx ou en CSV")
+    if sheet is not None:
+        raise _fail(file_name, "une feuille ne peut être choisie que dans un fichier Excel (.xlsx)")
+    return _read_csv(content, file_name)
+
+
+# --- CSV ---------------------------------------------------------------------------------------
+
+
+def decode_text(content: bytes, file_name: str) -> tuple[str, str]:
+    """Decode strict UTF-8 (BOM or not), else Windows-1252; return (text, encoding used)."""
+    if b"\x00" in content:
+        raise _fail(file_name, "fichier binaire ou encodé en UTF-16 (enregistrez-le en CSV UTF-8)")
+    try:
+        text = content.decode("utf-8-sig")
+        encoding = "utf-8-sig" if content.startswith(b"\xef\xbb\xbf") else "utf-8"
+    except UnicodeDecodeError:
+        try:
+            text = content.decode("cp1252")
+        except UnicodeDecodeError as exc:
+            raise _fail(
+                file_name, "encodage non reconnu (ni UTF-8 ni Windows-1252) ou fichier binaire"
+            ) from exc
+        encoding = "cp1252"
+    if _looks_binary(text):
+        raise _fail(file_name, "contenu binaire : ce n'est pas un fichier texte CSV")
+    return text, encoding
+
+
+def _looks_binary(text: str) -> bool:
+    """Many control characters means an image, an archive or another binary file renamed .csv."""
+    sample = text[:4096]
+    controls = sum(1 for ch in sample if ord(ch) < 32 and ch not in "\t\r\n")
+    return controls > max(8, len(sample) // 20)
+
+
+def _records(text: str, separator: str, limit: int | None = None) -> list[list[str]]:
+    reader = csv.reader(io.StringIO(text, newline=""), delimiter=separator, strict=False)
+    out = []
+    for record in reader:
+        out.append(record)
+        if limit is not None and len(out) >= limit:
+            break
+    return out
+
+
+def detect_separator(text: str) -> str:
+    """Pick the separator giving the widest header that most of the first records agree with."""
+    best, best_score = ";", (-1.0, -1)
+    for sep in SEPARATORS:
+        try:
+            records = [r for r in _records(text, sep, limit=50) if any(c.strip() for c in r)]
+        except csv.Error:
+            continue
+        if not records:
+            continue
+        width = len(records[0])
+        if width < 2:
+            continue
+        agree = sum(1 for r in records if len(r) == width) / len(records)
+        score = (agree, width)
+        if score > best_score:
+            best, best_score = sep, score
+    return best
+
+
+def _unique_names(raw: list[str]) -> list[str]:
+    """Header names made usable: blank ones numbered, repeated ones suffixed (« Montant (2) »)."""
+    names: list[str] = []
+    seen: dict[str, int] = {}
+    for i, value in enumerate(raw, start=1):
+        name = str(value).strip() or f"colonne_{i}"
+        if name in seen:
+            seen[name] += 1
+            name = f"{name} ({seen[name]})"
+        else:
+            seen[name] = 1
+        names.append(name)
+    return names
+
+
+def _read_csv(content: bytes, file_name: str) -> RawTable:
+    text, encoding = decode_text(content, file_name)
+    separator = detect_separator(text)
+    try:
+        records = _records(text, separator)
+    except csv.Error as exc:
+        raise _fail(file_name, f"structure CSV illisible ({exc})") from exc
+    header_at = next((i for i, r in enumerate(records) if any(c.strip() for c in r)), None)
+    if header_at is None:
+        raise _fail(file_name, "le fichier est vide")
+    header = _unique_names(records[header_at])
+    width = len(header)
+    good: list[list[str]] = []
+    good_rows: list[int] = []
+    malformed: list[dict] = []
+    for offset, record in enumerate(records[header_at + 1 :]):
+        row = header_at + 2 + offset
+        if not any(c.strip() for c in record):
+            continue
+        if len(record) > width and not any(c.strip() for c in record[width:]):
+            record = record[:width]  # trailing separators, as some exports write them
+        if len(record) != width:
+            malformed.append(
+                {
+                    "row": row,
+                    "values": record,
+                    "reason": (
+                        f"ligne mal formée : {len(record)} champ(s) au lieu de {width} "
+                        "(guillemet non fermé, séparateur en trop ou ligne tronquée ?)"
+                    ),
+                }
+            )
+            continue
+        good.append(record)
+        good_rows.append(row)
+    frame = pd.DataFrame(
+        good, columns=header, index=pd.Index(good_rows, name="ligne"), dtype=object
+    )
+    notes = [
+        f"Encodage détecté : {ENCODING_NAMES[encoding]} ; "
+        f"séparateur : {SEPARATOR_NAMES[separator]}."
+    ]
+    return RawTable(file_name, frame, malformed, encoding, separator, None, notes)
+
+
+# --- XLSX --------------------------------------------------------------------------------------
+
+
+def cell_text(value: object) -> str:
+    """A cell as the text a user would type: 12 not 12.0, dates in ISO, booleans as oui/non."""
+    if value is None:
+        return ""
+    if isinstance(value, bool):
+        return "oui" if value else "non"
+    if isinstance(value, int):
+        return str(value)
+    if isinstance(value, float):
+        return str(int(value)) if value.is_integer() and abs(value) < 1e15 else repr(value)
+    if isinstance(value, dt.datetime):
+        return value.date().isoformat() if value.time() == dt.time(0) else value.isoformat()
+    if isinstance(value, dt.date | dt.time):
+        return value.isoformat()
+    return str(value)
+
+
+def _read_xlsx(content: bytes, file_name: str, sheet: str | None) -> RawTable:
+    import openpyxl  # local: only XLSX imports need it
+
+    if not zipfile.is_zipfile(io.BytesIO(content)):
+        raise _fail(file_name, "ce n'est pas un classeur Excel .xlsx valide (archive illisible)")
+    try:
+        workbook = openpyxl.load_workbook(
+            io.BytesIO(content), read_only=True, data_only=True, keep_links=False
+        )
+    except Exception as exc:  # noqa: BLE001 - any parser failure on a user file means "unreadable"
+        raise _fail(
+            file_name, f"classeur Excel illisible ou corrompu ({type(exc).__name__})"
+        ) from exc
+    try:
+        names = list(workbook.sheetnames)
+        if sheet is None:
+            if not names:
+                raise _fail(file_name, "le classeur ne contient aucune feuille")
+            sheet_name = names[0]
+        elif sheet in names:
+            sheet_name = sheet
+        else:
+            raise _fail(
+                file_name,
+                f"feuille « {sheet} » absente (feuilles : {', '.join(names) or 'aucune'})",
+            )
+        try:
+            rows = [
+                [cell_text(v) for v in row]
+                for row in workbook[sheet_name].iter_rows(values_only=True)
+            ]
+        except Exception as exc:  # noqa: BLE001 - corrupt sheet XML
+            raise _fail(
+                file_name, f"feuille « {sheet_name} » illisible ({type(exc).__name__})"
+            ) from exc
+    finally:
+        workbook.close()
+    rows = [_rstrip_empty(r) for r in rows]
+    header_at = next((i for i, r in enumerate(rows) if any(c.strip() for c in r)), None)
+    if header_at is None:
+        raise _fail(file_name, f"la feuille « {sheet_name} » est vide")
+    width = max(len(r) for r in rows)
+    header = _unique_names(rows[header_at] + [""] * (width - len(rows[header_at])))
+    data, index = [], []
+    for offset, row in enumerate(rows[header_at + 1 :]):
+        if not any(c.strip() for c in row):
+            continue
+        data.append(row + [""] * (width - len(row)))
+        index.append(header_at + 2 + offset)
+    frame = pd.DataFrame(data, columns=header, index=pd.Index(index, name="ligne"), dtype=object)
+    notes = [f"Classeur Excel : feuille « {sheet_name} » lue (valeurs seulement)."]
+    return RawTable(file_name, frame, [], None, None, sheet_name, notes)
+
+
+def _rstrip_empty(row: list[str]) -> list[str]:
+    end = len(row)
+    while end and not row[end - 1].strip():
+        end -= 1
+    return row[:end]
+
+
+# --- numbers -----------------------------------------------------------------------------------
+
+_SPACES = re.compile(r"[\s\u00a0\u202f']")
+_PLAIN_NUMBER = re.compile(r"^[+-]?(\d+(\.\d*)?|\.\d+)([eE][+-]?\d+)?$")
+
+
+def parse_number(text: str) -> float | None:
+    """Read "12 345,67", "12345.67", "1.234,5", "12 345 €" as a float; None when not a number.
+
+    Spaces, no-break spaces and apostrophes are thousands separators; a comma is the decimal mark
+    unless a dot comes after it. A lone dot with exactly three digits after it and nothing else
+    ("1.234") stays a decimal point, as in the SCDL standard.
+    """
+    s = _SPACES.sub("", text.strip())
+    s = s.removesuffix("€").removesuffix("EUR").removesuffix("eur")
+    if not s:
+        return None
+    if "," in s and "." in s:
+        if s.rfind(",") > s.rfind("."):
+            s = s.replace(".", "").replace(",", ".")
+        else:
+            s = s.replace(",", "")
+    elif s.count(",") == 1:
+        s = s.replace(",", ".")
+    elif s.count(",") > 1:
+        return None
+    if not _PLAIN_NUMBER.match(s):
+        return None
+    value = float(s)
+    if value != value or value in (float("inf"), float("-inf")):
+        return None
+    return value

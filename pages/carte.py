@@ -1,0 +1,89 @@
+"""Funded structures map: the filtered grants on the map, and the same rows in a table."""
+
+import streamlit as st
+from streamlit_folium import st_folium
+
+from geo.formatting import fmt_eur, fmt_int
+from geo.pagemaps import funded_map
+from geo.tables import grants_table
+from loaders.export import export_dataset
+from pages import shared
+
+data = shared.bundle()
+shared.page_header(
+    "Carte des structures financées",
+    "Subventions de la stratégie ESS, quartiers prioritaires, quartiers, sites fonciers et "
+    "établissements de l'ESS. Le tableau sous la carte contient exactement la sélection affichée.",
+    data,
+)
+filters = shared.filters_sidebar(data)
+grants = shared.filtered_grants(data, filters)
+
+c1, c2, c3 = st.columns([2, 2, 3])
+mode = c1.radio(
+    "Points affichés",
+    ["grants", "structures"],
+    format_func={"grants": "Subventions (par lieu)", "structures": "Structures financées"}.get,
+    horizontal=True,
+    key="carte_mode",
+)
+qpv_choice = c2.radio(
+    "Liste QPV",
+    ["qpv_2024", "qpv_2015"],
+    format_func={"qpv_2024": "QPV 2024", "qpv_2015": "QPV 2015"}.get,
+    horizontal=True,
+    key="carte_qpv",
+)
+extras = c3.multiselect(
+    "Couches supplémentaires",
+    ["land", "establishments"],
+    format_func={"land": "Sites fonciers", "establishments": "Établissements ESS (SIRENE)"}.get,
+    key="carte_extras",
+)
+for name in (qpv_choice, "quartiers"):
+    if data.layer(name) is None:
+        shared.missing_layer(name, data)
+
+establishments = data.layer("ess_establishments") if "establishments" in extras else None
+if "establishments" in extras and establishments is None:
+    shared.missing_layer("ess_establishments", data)
+other_qpv = "qpv_2015" if qpv_choice == "qpv_2024" else "qpv_2024"
+m = funded_map(
+    grants,
+    data.layers,
+    structures=data.data.structures if mode == "structures" else None,
+    land=data.data.land if "land" in extras else None,
+    establishments=establishments,
+    show_qpv=(qpv_choice, other_qpv),
+)
+st_folium(m, height=560, use_container_width=True, returned_objects=[], key="carte_map")
+
+total = grants["montant"].sum()
+st.markdown(
+    f"**{fmt_int(len(grants))} subventions** sélectionnées, **{fmt_eur(total)}** engagés"
+    + (" — *données fictives*" if data.demo else "")
+)
+located = int((grants.geometry.notna() & ~grants.geometry.is_empty).sum())
+if located < len(grants):
+    st.caption(f"{fmt_int(len(grants) - located)} subvention(s) sans localisation (hors carte).")
+
+table = grants_table(grants)
+st.dataframe(table, hide_index=True, use_container_width=True, key="carte_table")
+
+sources = shared.sources_records(data, ["communes", "quartiers", qpv_choice])
+d1, d2 = st.columns(2)
+d1.download_button(
+    "Télécharger la sélection (CSV pour Excel)",
+    export_dataset(grants, "grants", "csv", demo=data.demo, sources=sources),
+    file_name="subventions_selection.csv",
+    mime="text/csv",
+    key="carte_csv",
+)
+d2.download_button(
+    "Télécharger la sélection (GeoJSON)",
+    export_dataset(grants, "grants", "geojson", demo=data.demo, sources=sources),
+    file_name="subventions_selection.geojson",
+    mime="application/geo+json",
+    key="carte_geojson",
+)
+shared.sources_footer(data, ["communes", "quartiers", qpv_choice, "ess_establishments"])

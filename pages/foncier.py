@@ -1,0 +1,65 @@
+"""Land access (priority 7): the City's sites and premises, the friches supply, QPV distance."""
+
+import pandas as pd
+import streamlit as st
+from streamlit_folium import st_folium
+
+from geo.formatting import fmt_int
+from geo.pagemaps import land_map
+from geo.tables import land_table
+from loaders.export import export_dataset
+from pages import shared
+
+data = shared.bundle()
+shared.page_header(
+    "Accès au foncier et aux locaux",
+    "Sites et locaux mis à disposition des structures de l'ESS (priorité 7), friches recensées "
+    "par le Cerema, et distance aux quartiers prioritaires.",
+    data,
+)
+land = data.data.land
+structures = data.data.structures
+
+c1, c2, c3 = st.columns(3)
+statuses = c1.multiselect(
+    "Statut", sorted(land["statut"].dropna().unique()), key="foncier_statut"
+)
+kinds = c2.multiselect("Type", sorted(land["type"].dropna().unique()), key="foncier_type")
+surface = pd.to_numeric(land["surface_m2"], errors="coerce")
+max_surface = int(surface.max()) if surface.notna().any() else 0
+min_surface = c3.number_input(
+    "Surface minimale (m²)", min_value=0, max_value=max(max_surface, 0), step=50,
+    key="foncier_surface",
+)
+shown = land
+if statuses:
+    shown = shown[shown["statut"].isin(statuses)]
+if kinds:
+    shown = shown[shown["type"].isin(kinds)]
+if min_surface:
+    shown = shown[pd.to_numeric(shown["surface_m2"], errors="coerce") >= min_surface]
+
+friches = data.layer("friches")
+counts = shown["statut"].value_counts()
+m1, m2, m3, m4 = st.columns(4)
+m1.metric("Sites affichés", fmt_int(len(shown)))
+m2.metric("Disponibles", fmt_int(counts.get("disponible", 0)))
+m3.metric("Attribués", fmt_int(counts.get("attribué", 0)))
+m4.metric("Friches recensées (Cerema)", fmt_int(len(friches)) if friches is not None else "—")
+if friches is None:
+    shared.missing_layer("friches", data)
+
+m = land_map(shown, data.layers, friches=friches)
+st_folium(m, height=520, use_container_width=True, returned_objects=[], key="foncier_map")
+st.subheader("Tableau des sites")
+st.dataframe(land_table(shown, structures), hide_index=True, use_container_width=True,
+             key="foncier_table")
+sources = shared.sources_records(data, ["friches", "qpv_2024"])
+st.download_button(
+    "Télécharger les sites (CSV pour Excel)",
+    export_dataset(shown, "land", "csv", demo=data.demo, sources=sources),
+    file_name="sites_fonciers.csv",
+    mime="text/csv",
+    key="foncier_csv",
+)
+shared.sources_footer(data, ["friches", "qpv_2024", "quartiers"])

@@ -1,0 +1,70 @@
+"""Home: the strategy's key figures for the current filters, a small map, the sources."""
+
+import streamlit as st
+from streamlit_folium import st_folium
+
+from geo.formatting import fmt_eur, fmt_int, fmt_pct
+from geo.indicators import key_figures
+from geo.pagemaps import funded_map
+from loaders import config
+from pages import shared
+
+data = shared.bundle()
+shared.page_header(
+    "Économie sociale et solidaire à Lille, Hellemmes et Lomme",
+    "Suivi de la stratégie ESS 2021-2026 (délibération du 23/06/2021) : subventions, "
+    "structures financées, quartiers prioritaires et accès au foncier.",
+    data,
+)
+filters = shared.filters_sidebar(data)
+grants = shared.filtered_grants(data, filters)
+qpv_name = config.qpv_generation(filters.years[1] if filters.years else 2026)
+qpv = data.layer(qpv_name)
+envelope = float(config.strategy()["enveloppe_eur"])
+figures = key_figures(grants, data.data.structures, qpv, envelope=envelope)
+
+c1, c2, c3, c4 = st.columns(4)
+c1.metric(
+    "Montant engagé",
+    fmt_eur(figures["montant_engage"]),
+    help=f"Soit {fmt_pct(figures['part_enveloppe_engagee'])} de l'enveloppe de {fmt_eur(envelope)}",
+)
+c1.caption(f"{fmt_pct(figures['part_enveloppe_engagee'])} de l'enveloppe de {fmt_eur(envelope)}")
+c2.metric("Montant versé", fmt_eur(figures["montant_verse"]))
+c2.caption(f"{fmt_pct(figures['part_enveloppe_versee'])} de l'enveloppe")
+c3.metric("Structures financées", fmt_int(figures["structures_financees"]))
+c3.caption(f"{fmt_int(figures['projets'])} projets financés")
+c4.metric("Part des montants dans un QPV", fmt_pct(figures["part_montant_dans_qpv"]))
+c4.caption(
+    f"{fmt_pct(figures['part_montant_pres_qpv'])} dans un QPV ou à moins de "
+    f"{fmt_int(config.qpv_buffer_m())} m"
+)
+if qpv is not None:
+    st.caption(
+        f"**{fmt_int(figures['nb_qpv_avec_projet'])} QPV sur {fmt_int(figures['nb_qpv'])}** "
+        f"({fmt_pct(figures['part_qpv_avec_projet'])}) comptent au moins un projet financé "
+        f"(liste {qpv_name[-4:]})."
+    )
+
+missing = [name for name, gdf in data.layers.items() if gdf is None or len(gdf) == 0]
+if missing:
+    with st.expander(f"{len(missing)} couche(s) de référence manquante(s)", expanded=True):
+        for name in missing:
+            meta = data.metas.get(name)
+            st.markdown(
+                f"- **{shared.LAYER_LABELS.get(name, name)}** : "
+                f"{meta.reason if meta and meta.reason else 'non chargée'}"
+            )
+        st.markdown(
+            "Pour les obtenir : `python -m loaders sync` (sources officielles, accès Internet) "
+            "ou la page « Données et sources » pour importer un fichier."
+        )
+
+st.subheader("Carte des subventions")
+m = funded_map(grants, data.layers, show_qpv=(qpv_name,))
+st_folium(m, height=420, use_container_width=True, returned_objects=[], key="home_map")
+st.caption(
+    f"{fmt_int(len(grants))} subventions affichées, regroupées par lieu. "
+    "Le détail et le tableau équivalent sont sur la page « Carte des structures financées »."
+)
+shared.sources_footer(data, ["communes", "quartiers", qpv_name])

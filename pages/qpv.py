@@ -1,0 +1,106 @@
+"""QPV coverage: funded projects inside and near each priority neighbourhood."""
+
+import streamlit as st
+from streamlit_folium import st_folium
+
+from geo.formatting import fmt_eur, fmt_int, fmt_m
+from geo.indicators import classify, qpv_coverage
+from geo.pagemaps import choropleth_map
+from geo.tables import money_table
+from loaders import config
+from pages import shared
+
+data = shared.bundle()
+shared.page_header(
+    "Couverture des quartiers prioritaires (QPV)",
+    "Pour chaque QPV : projets financés à l'intérieur et à proximité, montants, euros par "
+    "habitant. Les QPV sans projet financé sont signalés.",
+    data,
+)
+filters = shared.filters_sidebar(data)
+buffer_m = config.qpv_buffer_m()
+
+c1, c2 = st.columns(2)
+default_gen = config.qpv_generation(filters.years[1] if filters.years else 2026)
+generation = c1.radio(
+    "Liste des QPV",
+    ["qpv_2024", "qpv_2015"],
+    index=0 if default_gen == "qpv_2024" else 1,
+    format_func={"qpv_2024": "Liste 2024 (2024-2026)", "qpv_2015": "Liste 2015 (2021-2023)"}.get,
+    horizontal=True,
+    key="qpv_generation",
+)
+view = c2.radio(
+    "Projets pris en compte",
+    ["tous", "p16"],
+    format_func={
+        "tous": "Tous les projets filtrés",
+        "p16": "Priorité 16 : activités économiques dans les QPV",
+    }.get,
+    horizontal=True,
+    key="qpv_view",
+)
+
+qpv = data.layer(generation)
+if qpv is None:
+    shared.missing_layer(generation, data)
+    shared.sources_footer(data, ["communes"])
+    st.stop()
+
+grants = shared.filtered_grants(data, filters)
+if view == "p16":
+    grants = grants[grants["priorite"] == 16]
+# Elsewhere a grant is matched to the list in force in its year; here one list is chosen.
+grants = grants.assign(
+    code_qpv=grants[f"code_{generation}"], near_qpv=grants[f"near_{generation}"]
+)
+coverage = qpv_coverage(grants, data.data.structures, qpv, buffer_m)
+
+without = coverage[coverage["sans_projet"]]
+c1, c2, c3 = st.columns(3)
+c1.metric("QPV couverts", f"{fmt_int(len(coverage) - len(without))} / {fmt_int(len(coverage))}")
+c2.metric("Montant dans les QPV", fmt_eur(coverage["montant_dans"].sum()))
+c3.metric("QPV sans projet financé", fmt_int(len(without)))
+if len(without):
+    st.warning(
+        "QPV sans projet financé : " + ", ".join(without["nom_qpv"].astype(str)),
+        icon=":material/warning:",
+    )
+
+areas = qpv[["code_qpv", "geometry"]].merge(coverage, on="code_qpv")
+bins, labels = classify(areas.loc[areas["montant_dans"] > 0, "montant_dans"])
+if bins:
+    m = choropleth_map(
+        areas,
+        "montant_dans",
+        bins,
+        labels,
+        name="Montant dans le QPV",
+        legend_title="Montant engagé dans le QPV",
+        tooltip_fields={"nom_qpv": "QPV"},
+        tiles="OpenStreetMap",
+    )
+    st_folium(m, height=480, use_container_width=True, returned_objects=[], key="qpv_map")
+else:
+    st.info("Aucun projet financé dans un QPV pour cette sélection.")
+
+st.subheader("Tableau par QPV")
+labels_fr = {
+    "nom_qpv": "QPV",
+    "code_qpv": "Code",
+    "population": "Population",
+    "projets_dans": "Projets dans le QPV",
+    "montant_dans": "Montant dans le QPV",
+    "projets_proches": f"Projets à moins de {fmt_m(buffer_m)}",
+    "montant_proches": f"Montant à moins de {fmt_m(buffer_m)}",
+    "structures_financees_dans": "Structures financées dans le QPV",
+    "eur_par_habitant": "Euros par habitant",
+}
+shown = money_table(coverage.sort_values("montant_dans", ascending=False), labels_fr)
+shown.insert(0, "Couvert", coverage["sans_projet"].map({True: "Non – aucun projet", False: "Oui"}))
+st.dataframe(shown, hide_index=True, use_container_width=True, key="qpv_table")
+st.caption(
+    "Les projets « à moins de " + fmt_m(buffer_m) + " » incluent ceux situés dans le QPV. "
+    "Population : celle publiée avec la liste des QPV, lorsqu'elle est disponible."
+)
+shared.sources_footer(data, [generation, "communes"])

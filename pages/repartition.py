@@ -1,0 +1,172 @@
+"""Territorial distribution of spending: by territory, year, axis and priority; the envelope."""
+
+import pandas as pd
+import streamlit as st
+from streamlit_folium import st_folium
+
+from geo.charts import bar_by, envelope_chart
+from geo.formatting import fmt_eur, fmt_pct
+from geo.indicators import (
+    classify,
+    distribution,
+    envelope_consumption,
+    inside_outside_qpv,
+    population_by,
+)
+from geo.pagemaps import choropleth_map
+from geo.tables import money_table
+from loaders import config
+from loaders.model import axis_titles
+from pages import shared
+
+data = shared.bundle()
+shared.page_header(
+    "Répartition territoriale des dépenses",
+    "Montants engagés et versés par commune, quartier, IRIS, dans ou hors QPV ; par année, axe "
+    "et priorité ; par habitant ; consommation de l'enveloppe de la stratégie.",
+    data,
+)
+filters = shared.filters_sidebar(data)
+grants = shared.filtered_grants(data, filters)
+envelope = float(config.strategy()["enveloppe_eur"])
+iris = data.layer("iris")
+
+LEVELS = {
+    "commune": ("code_commune", "nom_commune", "communes", "code"),
+    "quartier": ("code_quartier", "nom_quartier", "quartiers", "code_quartier"),
+    "iris": ("code_iris", None, "iris", "code_iris"),
+}
+level = st.radio(
+    "Échelle",
+    list(LEVELS),
+    format_func={"commune": "Commune", "quartier": "Quartier", "iris": "IRIS"}.get,
+    horizontal=True,
+    key="rep_level",
+)
+key_col, name_col, layer_name, layer_key = LEVELS[level]
+layer = data.layer(layer_name)
+population = None
+if iris is not None:
+    population = population_by(iris, level, quartiers=data.layer("quartiers"))
+table = distribution(grants, key_col, population)
+names = {}
+if layer is not None:
+    name_field = {"communes": "nom", "quartiers": "nom_quartier", "iris": "nom_iris"}[layer_name]
+    names = dict(zip(layer[layer_key].astype(str), layer[name_field], strict=False))
+table.insert(0, "nom", [names.get(str(code), str(code)) for code in table.index])
+
+tab_map, tab_table = st.tabs(["Carte", "Tableau"])
+with tab_map:
+    if layer is None:
+        shared.missing_layer(layer_name, data)
+    else:
+        per_inhabitant = population is not None and st.toggle(
+            "Euros par habitant", key="rep_per_inhabitant"
+        )
+        value = "eur_par_habitant" if per_inhabitant else "montant_engage"
+        areas = layer.assign(_code=layer[layer_key].astype(str)).merge(
+            table[[c for c in ("nom", "montant_engage", "eur_par_habitant") if c in table]],
+            left_on="_code",
+            right_index=True,
+            how="left",
+        )
+        positive = areas.loc[pd.to_numeric(areas[value], errors="coerce") > 0, value]
+        bins, labels = classify(positive)
+        if bins:
+            title = "Euros par habitant" if per_inhabitant else "Montant engagé"
+            m = choropleth_map(
+                areas,
+                value,
+                bins,
+                labels,
+                name=title,
+                legend_title=title,
+                tooltip_fields={"nom": "Territoire"},
+                layers=data.layers,
+            )
+            st_folium(m, height=480, use_container_width=True, returned_objects=[], key="rep_map")
+        else:
+            st.info("Aucun montant à cartographier pour cette sélection.")
+with tab_table:
+    st.dataframe(
+        money_table(
+            table,
+            {
+                "nom": "Territoire",
+                "montant_engage": "Montant engagé",
+                "montant_verse": "Montant versé",
+                "projets": "Projets",
+                "part_du_total": "Part du total",
+                "population": "Population",
+                "eur_par_habitant": "Euros par habitant",
+            },
+        ),
+        hide_index=True,
+        use_container_width=True,
+        key="rep_table",
+    )
+    st.caption(
+        f"Total : {fmt_eur(table['montant_engage'].sum())}, égal à la somme des subventions "
+        "sélectionnées (les subventions non localisées forment une ligne à part)."
+    )
+
+st.subheader("Dans ou hors des quartiers prioritaires")
+qpv_split = inside_outside_qpv(grants, config.qpv_buffer_m())
+st.dataframe(
+    money_table(
+        qpv_split.reset_index(),
+        {
+            "categorie": "Localisation",
+            "montant_engage": "Montant engagé",
+            "montant_verse": "Montant versé",
+            "projets": "Projets",
+            "part_du_total": "Part du total",
+        },
+    ),
+    hide_index=True,
+    use_container_width=True,
+    key="rep_qpv_table",
+)
+
+st.subheader("Par année, axe et priorité")
+c1, c2 = st.columns(2)
+by_year = distribution(grants, "annee").reset_index()
+c1.altair_chart(bar_by(by_year, "annee", "montant_engage", "Montant engagé par année"),
+                use_container_width=True)
+by_axis = distribution(grants, "axe").reset_index()
+titles = axis_titles()
+by_axis["libelle"] = by_axis["axe"].map(
+    lambda a: f"Axe {a}" if a not in titles else f"Axe {a} – {titles[a][:40]}…"
+)
+c2.altair_chart(bar_by(by_axis, "libelle", "montant_engage", "Montant engagé par axe"),
+                use_container_width=True)
+by_priority = distribution(grants, "priorite").reset_index()
+by_priority["priorite"] = by_priority["priorite"].map(lambda p: f"P{p}")
+st.altair_chart(bar_by(by_priority, "priorite", "montant_engage", "Montant engagé par priorité"),
+                use_container_width=True)
+
+st.subheader("Consommation de l'enveloppe")
+consumption = envelope_consumption(grants, envelope)
+st.altair_chart(envelope_chart(consumption, envelope), use_container_width=True)
+last = consumption.iloc[-1]
+st.caption(
+    f"Engagé cumulé : {fmt_eur(last['engage_cumule'])} ({fmt_pct(last['part_enveloppe_engagee'])} "
+    f"de l'enveloppe de {fmt_eur(envelope)}) ; versé cumulé : {fmt_eur(last['verse_cumule'])}."
+)
+st.dataframe(
+    money_table(
+        consumption.reset_index(),
+        {
+            "annee": "Année",
+            "montant_engage": "Engagé",
+            "montant_verse": "Versé",
+            "engage_cumule": "Engagé cumulé",
+            "verse_cumule": "Versé cumulé",
+            "part_enveloppe_engagee": "Part de l'enveloppe engagée",
+        },
+    ),
+    hide_index=True,
+    use_container_width=True,
+    key="rep_envelope_table",
+)
+shared.sources_footer(data, ["communes", "quartiers", "iris", "qpv_2015", "qpv_2024"])

@@ -1,0 +1,283 @@
+"""Streamlit glue shared by the pages: cached data bundle, filters in session and URL, banners.
+
+Pages stay thin: they call `bundle()`, `filters_sidebar()`, a `geo/` function, then render.
+"""
+
+from __future__ import annotations
+
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+
+import geopandas as gpd
+import pandas as pd
+import streamlit as st
+
+from geo import filters as geo_filters
+from geo.formatting import fmt_date
+from loaders import config
+from loaders.datasets import Datasets, load_datasets
+from loaders.layers import LayerMeta, import_layer, load_layers
+from loaders.pipeline import Enriched, enriched
+
+LAYER_LABELS = {
+    "communes": "Communes (Lille, Hellemmes, Lomme)",
+    "mel_communes": "Communes de la MEL",
+    "quartiers": "Quartiers",
+    "iris": "IRIS et population",
+    "qpv_2015": "QPV (liste 2015)",
+    "qpv_2024": "QPV (liste 2024)",
+    "friches": "Friches (Cartofriches)",
+    "ess_establishments": "Établissements ESS (SIRENE)",
+}
+
+ALL_FILTERS = (
+    "years", "axes", "priorities", "dispositifs", "legal_forms", "communes", "quartiers",
+    "qpv_mode", "amount", "text",
+)
+
+DEMO_TEXT = (
+    "**Données fictives de démonstration.** Les structures, subventions et sites affichés sont "
+    "inventés pour présenter l'outil ; ils ne décrivent aucune structure réelle. Importez vos "
+    "données depuis la page « Importer des données »."
+)
+
+
+@dataclass
+class Bundle:
+    """Everything a page reads: reference layers, datasets and their enrichment."""
+
+    layers: dict[str, gpd.GeoDataFrame | None]
+    metas: dict[str, LayerMeta]
+    datasets: Datasets
+    data: Enriched
+
+    @property
+    def demo(self) -> bool:
+        return self.datasets.demo
+
+    def layer(self, name: str) -> gpd.GeoDataFrame | None:
+        return self.layers.get(name)
+
+
+@st.cache_resource(show_spinner="Chargement des données…", max_entries=2)
+def _load_bundle(token: str) -> Bundle:
+    """Loads and enriches once per on-disk state; `token` changes when a file changes."""
+    loaded = load_layers()
+    layers = {name: gdf for name, (gdf, _) in loaded.items()}
+    metas = {name: meta for name, (_, meta) in loaded.items()}
+    datasets = load_datasets()
+    return Bundle(layers, metas, datasets, enriched(datasets, loaded))
+
+
+def bundle() -> Bundle:
+    """The current data, recomputed only when the cache or the store changed on disk."""
+    return _load_bundle(config.state_token())
+
+
+def init_state() -> None:
+    """Seeds the shared filters from the URL on a session's first run."""
+    if "filters" not in st.session_state:
+        st.session_state["filters"] = geo_filters.from_query_params(st.query_params.to_dict())
+
+
+def current_filters() -> geo_filters.Filters:
+    init_state()
+    return st.session_state["filters"]
+
+
+def set_filters(value: geo_filters.Filters) -> None:
+    """Keeps session state and the URL in step, so a copied link reproduces the view."""
+    st.session_state["filters"] = value
+    params = geo_filters.to_query_params(value)
+    if dict(st.query_params.to_dict()) != params:
+        st.query_params.from_dict(params)
+
+
+def page_header(title: str, intro: str, data: Bundle) -> None:
+    """Title, one-line purpose, and the demo banner when fictional data are shown."""
+    st.title(title)
+    st.caption(intro)
+    if data.demo:
+        st.warning(DEMO_TEXT, icon=":material/info:")
+
+
+def missing_layer(name: str, data: Bundle) -> None:
+    """Says which layer is missing and offers the file import instead of failing."""
+    meta = data.metas.get(name)
+    reason = meta.reason if meta and meta.reason else "couche non chargée"
+    st.info(
+        f"**{LAYER_LABELS.get(name, name)} : non disponible.** {reason}\n\n"
+        "Chargez-la depuis la source officielle avec `python -m loaders sync`, ou importez le "
+        "fichier ci-dessous (GeoJSON, GeoPackage, Shapefile zippé, KML).",
+        icon=":material/layers_clear:",
+    )
+    layer_upload(name, key=f"upload_{name}")
+
+
+def layer_upload(name: str, key: str) -> None:
+    """File importer for one reference layer; the file is only parsed, never executed."""
+    upload = st.file_uploader(
+        f"Importer la couche « {LAYER_LABELS.get(name, name)} »",
+        type=["geojson", "json", "gpkg", "zip", "kml", "csv"],
+        key=key,
+    )
+    if upload is None:
+        return
+    suffix = Path(upload.name).suffix
+    with tempfile.TemporaryDirectory() as tmp:
+        path = Path(tmp) / f"{Path(upload.name).stem}{suffix}"
+        path.write_bytes(upload.getvalue())
+        try:
+            _, meta = import_layer(name, path)
+        except Exception as exc:  # noqa: BLE001 - the message is shown to the user
+            st.error(f"Import impossible de « {upload.name} » : {exc}")
+            return
+    st.success(f"Couche importée : {meta.rows} entités depuis « {upload.name} ».")
+    st.rerun()
+
+
+def sources_footer(data: Bundle, layer_names: list[str]) -> None:
+    """Licence Ouverte: names each source shown on the page with its last update date."""
+    st.divider()
+    lines = []
+    for name in layer_names:
+        meta = data.metas.get(name)
+        if meta is None or not meta.rows:
+            continue
+        updated = fmt_date(meta.updated) if meta.updated else "date non communiquée"
+        retrieved = fmt_date(meta.retrieved) if meta.retrieved else "—"
+        lines.append(
+            f"- {LAYER_LABELS.get(name, name)} : {meta.source} — mise à jour {updated} "
+            f"(récupérée le {retrieved})"
+        )
+    for kind, meta in data.datasets.meta.items():
+        label = {"structures": "Structures", "grants": "Subventions", "land": "Sites fonciers"}
+        updated = fmt_date(meta.get("updated")) if meta.get("updated") else "—"
+        lines.append(f"- {label.get(kind, kind)} : {meta.get('source', '—')} — mise à jour {updated}")
+    st.caption("**Sources** (Licence Ouverte 2.0 sauf mention contraire)\n" + "\n".join(lines))
+
+
+def sources_records(data: Bundle, layer_names: list[str]) -> list[dict]:
+    """The same list as the footer, for exports."""
+    out = []
+    for name in layer_names:
+        meta = data.metas.get(name)
+        if meta is not None and meta.rows:
+            out.append(
+                {"nom": LAYER_LABELS.get(name, name), "producteur": meta.source,
+                 "mis_a_jour": meta.updated or ""}
+            )
+    for kind, meta in data.datasets.meta.items():
+        out.append({"nom": kind, "producteur": meta.get("source", ""),
+                    "mis_a_jour": meta.get("updated", "")})
+    return out
+
+
+def table(df: pd.DataFrame, columns: dict[str, str], *, key: str, height: int | None = None):
+    """Accessible table twin of a map: the same rows, French headers, no HTML rendering."""
+    shown = df[[c for c in columns if c in df.columns]].rename(columns=columns)
+    st.dataframe(shown, hide_index=True, use_container_width=True, key=key, height=height or "auto")
+
+
+def _options(series: pd.Series) -> list[str]:
+    return sorted({str(v) for v in series.dropna() if str(v).strip()})
+
+
+def filters_sidebar(data: Bundle, fields: tuple[str, ...] = ALL_FILTERS) -> geo_filters.Filters:
+    """Sidebar widgets for the shared filters; every change goes to session state and the URL.
+
+    Widgets are seeded from the shared Filters each run, so a filter set on one page is kept when
+    another page is opened, and a copied link reproduces the view.
+    """
+    current = current_filters()
+    grants = data.data.grants
+    strategy = config.strategy()
+    values: dict = {}
+    side = st.sidebar
+    side.header("Filtres")
+    years_all = sorted(int(y) for y in pd.to_numeric(grants["annee"], errors="coerce").dropna())
+    lo, hi = (min(years_all), max(years_all)) if years_all else tuple(strategy["periode"])
+
+    def seed(key: str, value) -> str:
+        wkey = f"flt_{key}"
+        if st.session_state.get(f"{wkey}_seed") != value or wkey not in st.session_state:
+            st.session_state[wkey] = value
+            st.session_state[f"{wkey}_seed"] = value
+        return wkey
+
+    if "years" in fields and lo < hi:
+        chosen = current.years or (lo, hi)
+        chosen = (max(lo, chosen[0]), min(hi, chosen[1]))
+        picked = side.slider("Années", lo, hi, key=seed("years", chosen))
+        values["years"] = None if tuple(picked) == (lo, hi) else tuple(picked)
+    if "axes" in fields:
+        axes = {a["numero"]: f"Axe {a['numero']} – {a['intitule_court']}" for a in strategy["axes"]}
+        values["axes"] = side.multiselect(
+            "Axes", list(axes), format_func=axes.get, key=seed("axes", current.axes)
+        )
+    if "priorities" in fields:
+        titles = {
+            p["numero"]: f"{p['numero']}. {p['titre']}"
+            for a in strategy["axes"]
+            for p in a["priorites"]
+        }
+        values["priorities"] = side.multiselect(
+            "Priorités", list(titles), format_func=titles.get,
+            key=seed("priorities", current.priorities),
+        )
+    if "dispositifs" in fields:
+        values["dispositifs"] = side.multiselect(
+            "Dispositif d'aide", _options(geo_filters.dispositif_column(grants)),
+            key=seed("dispositifs", current.dispositifs),
+        )
+    if "legal_forms" in fields and "forme_juridique" in data.data.structures:
+        values["legal_forms"] = side.multiselect(
+            "Forme juridique", _options(data.data.structures["forme_juridique"]),
+            key=seed("legal_forms", current.legal_forms),
+        )
+    if "communes" in fields and data.layer("communes") is not None:
+        names = dict(zip(data.layer("communes")["code"], data.layer("communes")["nom"], strict=False))
+        values["communes"] = side.multiselect(
+            "Commune", sorted(names), format_func=lambda c: names.get(c, c),
+            key=seed("communes", [c for c in current.communes if c in names]),
+        )
+    if "quartiers" in fields and data.layer("quartiers") is not None:
+        q = data.layer("quartiers")
+        names = dict(zip(q["code_quartier"].astype(str), q["nom_quartier"], strict=False))
+        values["quartiers"] = side.multiselect(
+            "Quartier", sorted(names, key=lambda c: names[c]), format_func=lambda c: names[c],
+            key=seed("quartiers", [c for c in current.quartiers if c in names]),
+        )
+    if "qpv_mode" in fields:
+        modes = geo_filters.QPV_MODES
+        values["qpv_mode"] = side.radio(
+            "Quartiers prioritaires", list(modes), format_func=modes.get,
+            key=seed("qpv_mode", current.qpv_mode),
+        )
+    if "amount" in fields:
+        c1, c2 = side.columns(2)
+        amin = c1.number_input(
+            "Montant min. (€)", min_value=0.0, step=500.0,
+            key=seed("amount_min", current.amount_min),
+        )
+        amax = c2.number_input(
+            "Montant max. (€)", min_value=0.0, step=500.0,
+            key=seed("amount_max", current.amount_max),
+        )
+        values["amount_min"], values["amount_max"] = amin, amax
+    if "text" in fields:
+        values["text"] = side.text_input(
+            "Recherche (nom, objet)", key=seed("text", current.text)
+        )
+    merged = geo_filters.Filters(**{**current.__dict__, **values})
+    set_filters(merged)
+    if not merged.is_default() and side.button("Réinitialiser les filtres"):
+        set_filters(geo_filters.Filters())
+        st.rerun()
+    return merged
+
+
+def filtered_grants(data: Bundle, filters: geo_filters.Filters) -> gpd.GeoDataFrame:
+    """The enriched grants passing the shared filters."""
+    return geo_filters.apply(data.data.grants, data.data.structures, filters)
