@@ -73,9 +73,9 @@ def money_table(df: pd.DataFrame, labels: dict[str, str]) -> pd.DataFrame:
             out[label] = _fmt(pd.to_numeric(series, errors="coerce"), fmt_eur)
         elif col.startswith("part"):
             out[label] = _fmt(pd.to_numeric(series, errors="coerce"), fmt_pct)
-        elif col in ("projets", "population") or col.startswith("nb_"):
+        elif col in ("projets", "population", "etablissements_ess") or col.startswith("nb_"):
             out[label] = _fmt(pd.to_numeric(series, errors="coerce"), fmt_int)
-        elif col.endswith("_pour_1000"):
+        elif "_pour_1000" in col:
             out[label] = _fmt(
                 pd.to_numeric(series, errors="coerce"),
                 lambda v: "—" if pd.isna(v) else f"{v:.2f}".replace(".", ","),

@@ -1,0 +1,68 @@
+"""Compare 2 to 4 territories (MEL communes, quartiers, QPV) on the same indicators."""
+
+import streamlit as st
+
+from geo.indicators import compare_territories
+from geo.tables import money_table
+from geo.territories import territory_catalogue
+from pages import shared
+
+data = shared.bundle()
+shared.page_header(
+    "Comparer des territoires",
+    "Choisissez de 2 à 4 territoires (communes de la MEL, quartiers, QPV) pour comparer les mêmes "
+    "indicateurs côte à côte.",
+    data,
+)
+filters = shared.filters_sidebar(data, ("years", "axes", "priorities", "dispositifs"))
+grants = shared.filtered_grants(data, filters)
+catalogue = territory_catalogue(data.layers)
+if catalogue.empty:
+    shared.missing_layer("mel_communes", data)
+    st.stop()
+
+labels = dict(zip(catalogue["id"], catalogue["libelle"], strict=True))
+defaults = [i for i in catalogue["id"] if i in ("quartier:5", "quartier:2")][:2]
+chosen = st.multiselect(
+    "Territoires à comparer (2 à 4)",
+    list(catalogue["id"]),
+    default=defaults or list(catalogue["id"][:2]),
+    format_func=labels.get,
+    max_selections=4,
+    key="compare_ids",
+)
+if len(chosen) < 2:
+    st.info("Sélectionnez au moins deux territoires.")
+    st.stop()
+
+territories = catalogue.set_index("id").loc[chosen].reset_index()
+establishments = data.layer("ess_establishments")
+if establishments is None:
+    st.caption(
+        "Les établissements de l'ESS (SIRENE) ne sont pas chargés : l'indicateur par "
+        "habitant n'est pas calculé. `python -m loaders sync --layer ess_establishments`."
+    )
+result = compare_territories(territories, establishments, grants)
+result["libelle"] = territories["libelle"].to_numpy()
+table = money_table(
+    result,
+    {
+        "libelle": "Territoire",
+        "population": "Population",
+        "etablissements_ess": "Établissements ESS",
+        "etablissements_pour_1000_hab": "Établissements ESS pour 1 000 hab.",
+        "montant_engage": "Montant engagé",
+        "projets": "Projets",
+        "eur_par_habitant": "Euros par habitant",
+        "part_montant_dans_qpv": "Part du montant dans un QPV",
+    },
+)
+st.dataframe(table.set_index("Territoire").T, use_container_width=True, key="compare_table")
+st.caption(
+    "Les territoires peuvent se recouvrir (un QPV est inclus dans un quartier) : chaque "
+    "indicateur est calculé pour le territoire entier. Population : INSEE (IRIS, RP) pour les "
+    "quartiers, populations légales pour les communes, liste des QPV quand elle la publie."
+)
+shared.sources_footer(
+    data, ["mel_communes", "quartiers", "iris", "qpv_2015", "qpv_2024", "ess_establishments"]
+)

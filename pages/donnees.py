@@ -1,0 +1,77 @@
+"""Data and sources: state of every reference layer, refresh or import, border checks."""
+
+import pandas as pd
+import streamlit as st
+
+from geo.formatting import fmt_date, fmt_int
+from loaders import config
+from loaders.layers import fetch_layer
+from pages import shared
+
+data = shared.bundle()
+shared.page_header(
+    "Données et sources",
+    "État des couches de référence, mise à jour depuis les sources officielles ou import d'un "
+    "fichier, contrôles de cohérence et référentiel de la stratégie.",
+    data,
+)
+
+rows = []
+for name, label in shared.LAYER_LABELS.items():
+    meta = data.metas.get(name)
+    rows.append(
+        {
+            "Couche": label,
+            "Entités": fmt_int(meta.rows) if meta and meta.rows else "0",
+            "Source": meta.source if meta and meta.rows else "—",
+            "Mise à jour (producteur)": fmt_date(meta.updated) if meta and meta.updated else "—",
+            "Récupérée le": fmt_date(meta.retrieved) if meta and meta.retrieved else "—",
+            "État": "Chargée" if meta and meta.rows else (meta.reason if meta else "Manquante"),
+        }
+    )
+st.dataframe(pd.DataFrame(rows), hide_index=True, use_container_width=True, key="layers_table")
+
+st.subheader("Mettre à jour ou importer une couche")
+manifest = config.manifest()
+name = st.selectbox(
+    "Couche", list(shared.LAYER_LABELS), format_func=shared.LAYER_LABELS.get, key="layer_pick"
+)
+entry = manifest.get(name, {})
+st.markdown(
+    f"Source officielle : **{entry.get('producteur', '—')}** — {entry.get('licence', '')}  \n"
+    f"Page du jeu de données : {entry.get('page', '—')}"
+)
+if st.button("Télécharger depuis la source officielle", key="layer_fetch"):
+    with st.spinner("Téléchargement…"):
+        try:
+            _, meta = fetch_layer(name)
+        except Exception as exc:  # noqa: BLE001 - shown to the user, nothing is lost
+            st.error(f"Échec du téléchargement : {exc}")
+        else:
+            st.success(f"{fmt_int(meta.rows)} entités chargées ({meta.source}).")
+            st.rerun()
+shared.layer_upload(name, key=f"donnees_upload_{name}")
+
+st.subheader("Contrôle des limites communales")
+conflicts = data.data.conflicts
+if len(conflicts):
+    st.warning(
+        f"{fmt_int(len(conflicts))} enregistrement(s) dont le code postal ne correspond pas à la "
+        "commune où le point est situé : à vérifier."
+    )
+    st.dataframe(conflicts, hide_index=True, use_container_width=True, key="conflicts_table")
+else:
+    st.success("Aucun désaccord entre code postal et commune.")
+
+st.subheader("La stratégie ESS 2021-2026")
+strategy = config.strategy()
+st.markdown(
+    f"{strategy['titre']} — délibération du {fmt_date(strategy['deliberation'])}, enveloppe de "
+    f"{fmt_int(strategy['enveloppe_eur'])}\u202f€ sur {strategy['periode'][0]}-"
+    f"{strategy['periode'][1]}."
+)
+for axis in strategy["axes"]:
+    with st.expander(f"Axe {axis['numero']} – {axis['titre']}"):
+        for p in axis["priorites"]:
+            st.markdown(f"{p['numero']}. {p['titre']}")
+shared.sources_footer(data, list(shared.LAYER_LABELS))
