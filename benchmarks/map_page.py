@@ -20,7 +20,6 @@ from pathlib import Path
 import folium
 import geopandas as gpd
 import numpy as np
-import pandas as pd
 import shapely
 from folium.plugins import MarkerCluster
 from streamlit_folium import _get_header, _get_html, _get_map_string, get_full_id
@@ -83,7 +82,9 @@ def build_dataset() -> dict[str, gpd.GeoDataFrame]:
     grant_benef = rng.choice(beneficiaries, N_GRANTS)
     sites = random_points_in(iris, N_PROJECT_SITES, rng)
     at_site = rng.random(N_GRANTS) < 0.2
-    geoms = np.where(at_site, sites[rng.integers(0, N_PROJECT_SITES, N_GRANTS)], etab_pts[grant_benef])
+    geoms = np.where(
+        at_site, sites[rng.integers(0, N_PROJECT_SITES, N_GRANTS)], etab_pts[grant_benef]
+    )
     grants = gpd.GeoDataFrame(
         {
             "id_subvention": [f"SUB-{i:06d}" for i in range(N_GRANTS)],
@@ -95,11 +96,18 @@ def build_dataset() -> dict[str, gpd.GeoDataFrame]:
         geometry=geoms,
         crs="EPSG:4326",
     )
-    return {"iris": iris, "establishments": establishments, "grants": grants, "qpv": synthetic_qpv("2024")}
+    return {
+        "iris": iris,
+        "establishments": establishments,
+        "grants": grants,
+        "qpv": synthetic_qpv("2024"),
+    }
 
 
 def amounts_by_iris(iris: gpd.GeoDataFrame, grants: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
-    joined = gpd.sjoin(grants[["montant", "geometry"]], iris[["code_iris", "geometry"]], predicate="within")
+    joined = gpd.sjoin(
+        grants[["montant", "geometry"]], iris[["code_iris", "geometry"]], predicate="within"
+    )
     totals = joined.groupby("code_iris")["montant"].sum()
     return iris.assign(montant=iris["code_iris"].map(totals).fillna(0.0))
 
@@ -158,7 +166,9 @@ def render_naive_map(data: dict) -> folium.Map:
     grants_cluster = MarkerCluster(name="Subventions").add_to(m)
     for row in data["grants"].itertuples():
         popup = f"<b>{row.nomBeneficiaire}</b><br>{row.objet}<br>{row.montant} €"
-        folium.Marker([row.geometry.y, row.geometry.x], popup=folium.Popup(popup)).add_to(grants_cluster)
+        folium.Marker([row.geometry.y, row.geometry.x], popup=folium.Popup(popup)).add_to(
+            grants_cluster
+        )
     folium.LayerControl().add_to(m)
     return m
 
@@ -217,20 +227,30 @@ def main() -> None:
     features = len(data["iris"]) + len(data["qpv"]) + len(located) + len(data["establishments"])
     size, naive_size = payload_bytes(page), payload_bytes(naive)
 
-    print(f"Jeu de données : {N_ESTABLISHMENTS} établissements, {N_GRANTS} subventions, "
-          f"{len(data['iris'])} IRIS, {len(data['qpv'])} QPV synthétiques")
-    print(f"Carte de la page : {features} objets ({len(located)} lieux de subvention), "
-          f"{size / 1e6:.2f} Mo, {page_s:.2f} s (meilleur de {args.runs})")
-    print(f"Carte naïve      : {N_ESTABLISHMENTS + N_GRANTS} marqueurs, "
-          f"{naive_size / 1e6:.2f} Mo, {naive_s:.2f} s (meilleur de {args.naive_runs})")
+    print(
+        f"Jeu de données : {N_ESTABLISHMENTS} établissements, {N_GRANTS} subventions, "
+        f"{len(data['iris'])} IRIS, {len(data['qpv'])} QPV synthétiques"
+    )
+    print(
+        f"Carte de la page : {features} objets ({len(located)} lieux de subvention), "
+        f"{size / 1e6:.2f} Mo, {page_s:.2f} s (meilleur de {args.runs})"
+    )
+    print(
+        f"Carte naïve      : {N_ESTABLISHMENTS + N_GRANTS} marqueurs, "
+        f"{naive_size / 1e6:.2f} Mo, {naive_s:.2f} s (meilleur de {args.naive_runs})"
+    )
     print(f"Gain : {naive_size / size:.1f}x plus léger, {naive_s / page_s:.1f}x plus rapide")
-    print(json.dumps({
-        "features": features,
-        "payload_bytes": size,
-        "naive_payload_bytes": naive_size,
-        "render_s": round(page_s, 4),
-        "naive_render_s": round(naive_s, 4),
-    }))
+    print(
+        json.dumps(
+            {
+                "features": features,
+                "payload_bytes": size,
+                "naive_payload_bytes": naive_size,
+                "render_s": round(page_s, 4),
+                "naive_render_s": round(naive_s, 4),
+            }
+        )
+    )
 
 
 if __name__ == "__main__":

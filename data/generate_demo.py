@@ -336,7 +336,7 @@ def _payment(rng: np.random.Generator, signed: date, amount: float, staged: bool
     start = signed + timedelta(days=int(rng.integers(15, 46)))
     if not staged:
         return start.isoformat(), amount if start <= REFERENCE_DATE else 0.0
-    end = start + timedelta(days=int(rng.integers(180, 361)))
+    end = start + timedelta(days=int(rng.integers(180, 541)))
     if end <= REFERENCE_DATE:
         paid = amount
     elif start <= REFERENCE_DATE:
@@ -347,13 +347,21 @@ def _payment(rng: np.random.Generator, signed: date, amount: float, staged: bool
 
 
 def _amounts(rng: np.random.Generator, priorities: np.ndarray) -> np.ndarray:
-    """Mostly 500-10 000 EUR, rounded to 50; a handful of larger scale-up or MEL grants."""
+    """Mostly 500-10 000 EUR, rounded to 50; a handful of larger scale-up or MEL grants.
+
+    The regular grants are scaled so the whole stays near 92 % of the strategy's envelope.
+    """
     base = np.exp(rng.normal(np.log(1100), 0.55, size=len(priorities)))
     base = np.where(np.isin(priorities, [4, 5, 20]), base * 2.5, base)
-    amounts = np.clip(np.round(base / 50) * 50, 500, 10_000)
     big = np.flatnonzero(np.isin(priorities, [4, 5, 20]))
     chosen = rng.choice(big, size=min(5, len(big)), replace=False)
-    amounts[chosen] = np.round(rng.uniform(12_000, 25_000, size=len(chosen)) / 500) * 500
+    large = np.round(rng.uniform(12_000, 25_000, size=len(chosen)) / 500) * 500
+    regular = np.ones(len(priorities), dtype=bool)
+    regular[chosen] = False
+    target = 0.92 * strategy()["enveloppe_eur"] - large.sum()
+    base[regular] *= min(1.0, target / base[regular].sum())
+    amounts = np.clip(np.round(base / 50) * 50, 500, 10_000)
+    amounts[chosen] = large
     return amounts
 
 
@@ -381,6 +389,7 @@ def make_grants(
             lon_a, lat_a = sampler.lonlat(sampler.metres(sampler.choose()))
             lon_p, lat_p = float(lon_a[0]), float(lat_a[0])
         targets_qpv = bool(rng.random() < (0.9 if prio == 16 else 0.08))
+        decision = int(rng.integers(1, 400))
         label, code = DISPOSITIFS[PRIORITY_DISPOSITIF.get(prio, "aap")]
         objets = OBJETS[prio]
         rows.append(
@@ -388,7 +397,7 @@ def make_grants(
                 "nomAttribuant": ATTRIBUANT_NAME,
                 "idAttribuant": ATTRIBUANT_SIRET,
                 "dateConvention": signed.isoformat(),
-                "referenceDecision": f"Délibération fictive {year % 100}/{rng.integers(1, 400):03d}",
+                "referenceDecision": f"Délibération fictive {year % 100}/{decision:03d}",
                 "nomBeneficiaire": s["nom"],
                 "idBeneficiaire": s["siret"],
                 "rnaBeneficiaire": s["rna"],
@@ -419,9 +428,9 @@ def make_grants(
 def mark_private(
     rng: np.random.Generator, structures: pd.DataFrame, grants: pd.DataFrame
 ) -> pd.DataFrame:
-    """Flag N_PRIVATE structures that hold at least two grants as SIRENE diffusion "P"."""
+    """Flag N_PRIVATE structures holding two to five grants as SIRENE diffusion "P"."""
     counts = grants["idBeneficiaire"].value_counts()
-    candidates = sorted(counts[counts >= 2].index)
+    candidates = sorted(counts[(counts >= 2) & (counts <= 5)].index)
     private = rng.choice(candidates, size=N_PRIVATE, replace=False)
     structures.loc[structures["siret"].isin(private), "statut_diffusion"] = "P"
     return structures
@@ -473,12 +482,10 @@ def make_land(
             lon, lat = float(lo[0]), float(la[0])
             surface = rng.uniform(*SURFACE_RANGE[kind])
         while True:
-            tail = NAME_TAILS[rng.integers(len(NAME_TAILS))]
-            name = (
-                f"{LAND_NAME[kind]} {tail}"
-                if kind != "local"
-                else (f"Local {STREETS[rng.integers(len(STREETS))]}")
-            )
+            if kind == "local":
+                name = f"Local {rng.integers(1, 181)} {STREETS[rng.integers(len(STREETS))]}"
+            else:
+                name = f"{LAND_NAME[kind]} {NAME_TAILS[rng.integers(len(NAME_TAILS))]}"
             if name not in used_names:
                 break
         used_names.add(name)
@@ -502,7 +509,8 @@ def make_land(
             occupant = private[0] if n_occupied == 1 else occupants[n_occupied]
             n_occupied += 1
             tenure = TENURES[rng.integers(len(TENURES))]
-            start = date(2018, 1, 1) + timedelta(days=int(rng.integers(0, 8 * 365)))
+            start = date(int(rng.integers(2018, 2027)), int(rng.integers(1, 13)), 1)
+            start = min(start, REFERENCE_DATE.replace(day=1))
             years = int(rng.choice([3, 6, 9]))
             rent = {"bail": (1500, 18000), "convention d'occupation": (0, 3000)}.get(
                 tenure, (500, 6000)

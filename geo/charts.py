@@ -32,12 +32,32 @@ FR_LOCALE = {
         "days": ["dimanche", "lundi", "mardi", "mercredi", "jeudi", "vendredi", "samedi"],
         "shortDays": ["dim.", "lun.", "mar.", "mer.", "jeu.", "ven.", "sam."],
         "months": [
-            "janvier", "février", "mars", "avril", "mai", "juin",
-            "juillet", "août", "septembre", "octobre", "novembre", "décembre",
+            "janvier",
+            "février",
+            "mars",
+            "avril",
+            "mai",
+            "juin",
+            "juillet",
+            "août",
+            "septembre",
+            "octobre",
+            "novembre",
+            "décembre",
         ],
         "shortMonths": [
-            "janv.", "févr.", "mars", "avr.", "mai", "juin",
-            "juil.", "août", "sept.", "oct.", "nov.", "déc.",
+            "janv.",
+            "févr.",
+            "mars",
+            "avr.",
+            "mai",
+            "juin",
+            "juil.",
+            "août",
+            "sept.",
+            "oct.",
+            "nov.",
+            "déc.",
         ],
     },
 }
@@ -91,12 +111,26 @@ def envelope_by_year(
     """
     yearly = consumption_df.groupby(year_col)[[committed_col, paid_col]].sum()
     if years is None:
-        years = range(int(yearly.index.min()), int(yearly.index.max()) + 1) if len(yearly) else range(0)
+        years = (
+            range(int(yearly.index.min()), int(yearly.index.max()) + 1) if len(yearly) else range(0)
+        )
     yearly = yearly.reindex(list(years), fill_value=0.0).cumsum()
     long = pd.concat(
         [
-            pd.DataFrame({"annee": yearly.index, "serie": "Engagé (cumul)", "cumul": yearly[committed_col].to_numpy()}),
-            pd.DataFrame({"annee": yearly.index, "serie": "Versé (cumul)", "cumul": yearly[paid_col].to_numpy()}),
+            pd.DataFrame(
+                {
+                    "annee": yearly.index,
+                    "serie": "Engagé (cumul)",
+                    "cumul": yearly[committed_col].to_numpy(),
+                }
+            ),
+            pd.DataFrame(
+                {
+                    "annee": yearly.index,
+                    "serie": "Versé (cumul)",
+                    "cumul": yearly[paid_col].to_numpy(),
+                }
+            ),
         ],
         ignore_index=True,
     )
@@ -137,14 +171,22 @@ def envelope_chart(
     layers = [base.mark_line(), base.mark_point(filled=True, size=60)]
     if envelope_eur is not None:
         rule = pd.DataFrame({"enveloppe": [float(envelope_eur)], "txt": [format_eur(envelope_eur)]})
-        line = alt.Chart(rule).mark_rule(color="#D55E00", strokeDash=[2, 2], size=2).encode(
-            y="enveloppe:Q",
-            tooltip=[alt.Tooltip("txt:N", title="Enveloppe de la stratégie")],
+        line = (
+            alt.Chart(rule)
+            .mark_rule(color="#D55E00", strokeDash=[2, 2], size=2)
+            .encode(
+                y="enveloppe:Q",
+                tooltip=[alt.Tooltip("txt:N", title="Enveloppe de la stratégie")],
+            )
         )
-        label = alt.Chart(rule).mark_text(align="left", dx=4, dy=-8, color="#D55E00").encode(
-            y="enveloppe:Q",
-            x=alt.value(0),
-            text=alt.value(f"Enveloppe : {format_eur(envelope_eur)}"),
+        label = (
+            alt.Chart(rule)
+            .mark_text(align="left", dx=4, dy=-8, color="#D55E00")
+            .encode(
+                y="enveloppe:Q",
+                x=alt.value(0),
+                text=alt.value(f"Enveloppe : {format_eur(envelope_eur)}"),
+            )
         )
         layers += [line, label]
     chart = alt.layer(*layers).properties(title="Consommation de l'enveloppe")
@@ -173,7 +215,9 @@ def stacked_by_axis(
         .mark_bar()
         .encode(
             x=alt.X(f"{year_col}:O", title="Année", axis=alt.Axis(labelAngle=0)),
-            y=alt.Y(f"{value_col}:Q", title="Montant", stack="zero", axis=alt.Axis(format=EURO_AXIS)),
+            y=alt.Y(
+                f"{value_col}:Q", title="Montant", stack="zero", axis=alt.Axis(format=EURO_AXIS)
+            ),
             color=alt.Color(
                 "axe_label:N",
                 title="Axe",

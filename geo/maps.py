@@ -70,7 +70,8 @@ def _local_links(links: Sequence[tuple[str, str]], base_url: str, owner: str) ->
     for name, url in links:
         if name not in VENDORED_ASSETS:
             raise ValueError(
-                f"Ressource JavaScript/CSS non embarquée : « {name} » ({url}) demandée par {owner}. "
+                f"Ressource JavaScript/CSS non embarquée : « {name} » ({url}), "
+                f"demandée par {owner}. "
                 "Ajoutez-la à static/vendor et à VENDORED_ASSETS."
             )
         local = VENDORED_ASSETS[name]
@@ -172,7 +173,9 @@ def display_geometries(
     Missing, empty or collapsed geometries are dropped.
     """
     if gdf.crs is None:
-        raise ValueError("La couche n'a pas de système de coordonnées (CRS) : impossible de l'afficher.")
+        raise ValueError(
+            "La couche n'a pas de système de coordonnées (CRS) : impossible de l'afficher."
+        )
     missing = [c for c in columns if c not in gdf.columns]
     if missing:
         raise KeyError(f"Colonnes absentes de la couche : {', '.join(missing)}")
@@ -236,7 +239,7 @@ def encode_points(gdf: gpd.GeoDataFrame, columns: Sequence[str]) -> dict:
     """Columnar form of a point FeatureCollection, expanded back to GeoJSON in the browser.
 
     ``{"k": keys, "d": per-key dictionary (or null), "r": [[lon, lat, v1, v2, ...], ...]}``.
-    Repeated values (legal forms, communes...) are sent once in a dictionary and referenced by index.
+    Repeated values (legal forms, communes...) are sent once in a dictionary, then by index.
     A point feature costs ~20 bytes plus its texts instead of ~100 as plain GeoJSON.
     """
     texts = {c: [_display_text(v) for v in gdf[c].tolist()] for c in columns}
@@ -254,9 +257,7 @@ def encode_points(gdf: gpd.GeoDataFrame, columns: Sequence[str]) -> dict:
             encoded.append(values)
     xs = shapely.get_x(gdf.geometry.values).tolist()
     ys = shapely.get_y(gdf.geometry.values).tolist()
-    rows = [
-        [xs[i], ys[i], *(col[i] for col in encoded)] for i in range(len(xs))
-    ]
+    rows = [[xs[i], ys[i], *(col[i] for col in encoded)] for i in range(len(xs))]
     return {"k": list(columns), "d": dictionaries, "r": rows}
 
 
@@ -268,7 +269,9 @@ def decode_points(data: dict) -> dict:
         for i, key in enumerate(data["k"]):
             value = row[i + 2]
             dictionary = data["d"][i]
-            props[key] = dictionary[value] if dictionary is not None and value is not None else value
+            props[key] = (
+                dictionary[value] if dictionary is not None and value is not None else value
+            )
         features.append(
             {
                 "type": "Feature",
@@ -450,8 +453,8 @@ class Legend(folium.MacroElement):
                 {{ this.items_js }}.forEach(function(it) {
                     var row = document.createElement("div");
                     var sw = document.createElement("span");
-                    sw.style.cssText = "display:inline-block;width:16px;height:12px;margin-right:6px;" +
-                        "vertical-align:middle;box-sizing:border-box";
+                    sw.style.cssText = "display:inline-block;width:16px;height:12px;" +
+                        "margin-right:6px;vertical-align:middle;box-sizing:border-box";
                     sw.style.background = it.fill;
                     sw.style.border = it.border;
                     row.appendChild(sw);
@@ -549,7 +552,12 @@ def points_layer(
     return layer
 
 
-DEFAULT_POLYGON_STYLE = {"color": "#444444", "weight": 1.5, "fillColor": "#999999", "fillOpacity": 0.1}
+DEFAULT_POLYGON_STYLE = {
+    "color": "#444444",
+    "weight": 1.5,
+    "fillColor": "#999999",
+    "fillOpacity": 0.1,
+}
 
 
 def polygons_layer(
@@ -657,7 +665,10 @@ def choropleth_layer(
     prepared = display_geometries(gdf, list(dict.fromkeys([*extra, value_col])))
     classes = classify(prepared[value_col], bins)
     prepared = prepared.assign(
-        valeur=[format_eur(v) if c else NO_DATA_LABEL for v, c in zip(prepared[value_col], classes, strict=True)],
+        valeur=[
+            format_eur(v) if c else NO_DATA_LABEL
+            for v, c in zip(prepared[value_col], classes, strict=True)
+        ],
         classe=[labels[c - 1] if c else NO_DATA_LABEL for c in classes],
     )
     fields = {**extra, "valeur": legend_title, "classe": "Classe"}

@@ -101,16 +101,20 @@ def land_table(land: pd.DataFrame, structures: pd.DataFrame | None = None) -> pd
             "Site": _col(land, "nom").astype(str).to_numpy(),
             "Type": _col(land, "type").astype(str).to_numpy(),
             "Statut": _col(land, "statut").astype(str).to_numpy(),
-            "Surface": _fmt(pd.to_numeric(_col(land, "surface_m2"), errors="coerce"),
-                            lambda v: "—" if pd.isna(v) else f"{fmt_int(v)} m²").to_numpy(),
+            "Surface": _fmt(
+                pd.to_numeric(_col(land, "surface_m2"), errors="coerce"),
+                lambda v: "—" if pd.isna(v) else f"{fmt_int(v)} m²",
+            ).to_numpy(),
             "Occupant": occupant.to_numpy(),
             "Mode d'occupation": _col(land, "mode_occupation").fillna("—").astype(str).to_numpy(),
             "Début": _fmt(_col(land, "date_debut"), fmt_date).to_numpy(),
             "Fin": _fmt(_col(land, "date_fin"), fmt_date).to_numpy(),
-            "Loyer annuel": _fmt(pd.to_numeric(_col(land, "loyer_annuel_eur"), errors="coerce"),
-                                 fmt_eur).to_numpy(),
+            "Loyer annuel": _fmt(
+                pd.to_numeric(_col(land, "loyer_annuel_eur"), errors="coerce"), fmt_eur
+            ).to_numpy(),
             "Quartier": _col(land, "nom_quartier").fillna("—").astype(str).to_numpy(),
-            "Distance au QPV": _fmt(pd.to_numeric(_col(land, "dist_qpv_m"), errors="coerce"),
-                                    fmt_m).to_numpy(),
+            "Distance au QPV": _fmt(
+                pd.to_numeric(_col(land, "dist_qpv_m"), errors="coerce"), fmt_m
+            ).to_numpy(),
         }
     )

@@ -196,7 +196,11 @@ def import_file(
     if kind == "grants":
         version, conformity = validation.check_scdl_conformity(raw.frame)
 
-    notes = list(raw.notes)
+    read = len(raw.frame) + len(raw.malformed)
+    rejected = validation.count_rejected(rejects)
+    if read != len(accepted) + rejected:  # pragma: no cover - guaranteed by validate()
+        raise AssertionError("read != accepted + rejected")
+
     if geocode and len(accepted):
         try:
             from loaders.geocode import geocode_missing
@@ -209,20 +213,20 @@ def import_file(
                 }
             )
         else:
+            # Same rows back, with lat/lon filled where the address was found.
             accepted, geo_warnings = geocode_missing(accepted)
             warnings.extend(
                 w if isinstance(w, dict) else {"row": None, "column": "adresse", "message": str(w)}
                 for w in geo_warnings
             )
 
-    read = len(raw.frame) + len(raw.malformed)
     report = ImportReport(
         file=name,
         kind=kind,
         sha256=sha,
         read=read,
         accepted=len(accepted),
-        rejected=validation.count_rejected(rejects),
+        rejected=rejected,
         rejects=rejects,
         warnings=warnings,
         accepted_df=accepted,
@@ -230,13 +234,11 @@ def import_file(
         scdl_version=version,
         mapping=used,
         ignored_columns=ignored,
-        notes=notes,
+        notes=list(raw.notes),
         dry_run=dry_run,
         source_frame=raw.frame,
         malformed=raw.malformed,
     )
-    if report.read != report.accepted + report.rejected:  # pragma: no cover - invariant
-        raise AssertionError("read != accepted + rejected")
     if not dry_run and len(accepted):
         from loaders import store
 

@@ -68,18 +68,21 @@ def cmd_import(args: argparse.Namespace) -> int:
         return _error(str(exc))
     except OSError as exc:
         return _error(f"écriture impossible dans le dossier des données ({exc})")
-    print(report.summary_fr())
     try:
         if args.report:
             Path(args.report).write_text(
                 json.dumps(report.to_json(), ensure_ascii=False, indent=2), encoding="utf-8"
             )
-            print(f"Rapport écrit dans {args.report}")
         if args.rejects and report.rejected:
             Path(args.rejects).write_bytes(rejects_csv(report))
-            print(f"Lignes rejetées écrites dans {args.rejects}")
     except OSError as exc:
+        print(report.summary_fr())
         return _error(f"impossible d'écrire le rapport ({exc})")
+    print(report.summary_fr())
+    if args.report:
+        print(f"Rapport écrit dans {args.report}")
+    if args.rejects and report.rejected:
+        print(f"Lignes rejetées écrites dans {args.rejects}")
     return 0
 
 

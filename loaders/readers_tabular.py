@@ -219,7 +219,9 @@ def _read_csv(content: bytes, file_name: str) -> RawTable:
 
 def cell_text(value: object) -> str:
     """A cell as the text a user would type: 12 not 12.0, dates in ISO, booleans as oui/non."""
-    if value is None:
+    if value is None or value is pd.NA or value is pd.NaT:
+        return ""
+    if isinstance(value, float) and value != value:  # NaN: an empty cell once in pandas
         return ""
     if isinstance(value, bool):
         return "oui" if value else "non"
@@ -261,10 +263,10 @@ def _read_xlsx(content: bytes, file_name: str, sheet: str | None) -> RawTable:
                 f"feuille « {sheet} » absente (feuilles : {', '.join(names) or 'aucune'})",
             )
         try:
-            rows = [
-                [cell_text(v) for v in row]
-                for row in workbook[sheet_name].iter_rows(values_only=True)
-            ]
+            worksheet = workbook[sheet_name]
+            # Ignore the declared dimension (a crafted "A1:XFD1048576" would pad every row).
+            worksheet.reset_dimensions()
+            rows = [[cell_text(v) for v in row] for row in worksheet.iter_rows(values_only=True)]
         except Exception as exc:  # noqa: BLE001 - corrupt sheet XML
             raise _fail(
                 file_name, f"feuille « {sheet_name} » illisible ({type(exc).__name__})"

@@ -784,6 +784,19 @@ def check_scdl_conformity(frame: pd.DataFrame) -> tuple[str | None, list[dict]]:
                     "message": prefix + f"colonne « {source} » à renommer « {target} »",
                 }
             )
+    order = [found[c] for c in columns if c in found and found[c] in fields]
+    expected = [name for name in fields if name in order]
+    if order != expected:
+        first = next(i for i, (a, b) in enumerate(zip(order, expected, strict=True)) if a != b)
+        findings.append(
+            {
+                "row": None,
+                "column": order[first],
+                "message": prefix
+                + f"colonnes dans un ordre différent du schéma (« {order[first]} » à la place "
+                f"de « {expected[first]} », position {first + 1})",
+            }
+        )
     sources = [s for s in found if found[s] in fields]
     header = [found[s] for s in sources]
     rows = row_numbers(frame)

@@ -21,14 +21,15 @@ land = data.data.land
 structures = data.data.structures
 
 c1, c2, c3 = st.columns(3)
-statuses = c1.multiselect(
-    "Statut", sorted(land["statut"].dropna().unique()), key="foncier_statut"
-)
+statuses = c1.multiselect("Statut", sorted(land["statut"].dropna().unique()), key="foncier_statut")
 kinds = c2.multiselect("Type", sorted(land["type"].dropna().unique()), key="foncier_type")
 surface = pd.to_numeric(land["surface_m2"], errors="coerce")
 max_surface = int(surface.max()) if surface.notna().any() else 0
 min_surface = c3.number_input(
-    "Surface minimale (m²)", min_value=0, max_value=max(max_surface, 0), step=50,
+    "Surface minimale (m²)",
+    min_value=0,
+    max_value=max(max_surface, 0),
+    step=50,
     key="foncier_surface",
 )
 shown = land
@@ -52,8 +53,9 @@ if friches is None:
 m = land_map(shown, data.layers, friches=friches)
 st_folium(m, height=520, use_container_width=True, returned_objects=[], key="foncier_map")
 st.subheader("Tableau des sites")
-st.dataframe(land_table(shown, structures), hide_index=True, use_container_width=True,
-             key="foncier_table")
+st.dataframe(
+    land_table(shown, structures), hide_index=True, use_container_width=True, key="foncier_table"
+)
 sources = shared.sources_records(data, ["friches", "qpv_2024"])
 st.download_button(
     "Télécharger les sites (CSV pour Excel)",

@@ -51,9 +51,7 @@ grants = shared.filtered_grants(data, filters)
 if view == "p16":
     grants = grants[grants["priorite"] == 16]
 # Elsewhere a grant is matched to the list in force in its year; here one list is chosen.
-grants = grants.assign(
-    code_qpv=grants[f"code_{generation}"], near_qpv=grants[f"near_{generation}"]
-)
+grants = grants.assign(code_qpv=grants[f"code_{generation}"], near_qpv=grants[f"near_{generation}"])
 coverage = qpv_coverage(grants, data.data.structures, qpv, buffer_m)
 
 without = coverage[coverage["sans_projet"]]

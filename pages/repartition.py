@@ -131,23 +131,27 @@ st.dataframe(
 st.subheader("Par année, axe et priorité")
 c1, c2 = st.columns(2)
 by_year = distribution(grants, "annee").reset_index()
-c1.altair_chart(bar_by(by_year, "annee", "montant_engage", "Montant engagé par année"),
-                use_container_width=True)
+c1.altair_chart(
+    bar_by(by_year, "annee", "montant_engage", "Montant engagé par année"), use_container_width=True
+)
 by_axis = distribution(grants, "axe").reset_index()
 titles = axis_titles()
 by_axis["libelle"] = by_axis["axe"].map(
     lambda a: f"Axe {a}" if a not in titles else f"Axe {a} – {titles[a][:40]}…"
 )
-c2.altair_chart(bar_by(by_axis, "libelle", "montant_engage", "Montant engagé par axe"),
-                use_container_width=True)
+c2.altair_chart(
+    bar_by(by_axis, "libelle", "montant_engage", "Montant engagé par axe"), use_container_width=True
+)
 by_priority = distribution(grants, "priorite").reset_index()
 by_priority["priorite"] = by_priority["priorite"].map(lambda p: f"P{p}")
-st.altair_chart(bar_by(by_priority, "priorite", "montant_engage", "Montant engagé par priorité"),
-                use_container_width=True)
+st.altair_chart(
+    bar_by(by_priority, "priorite", "montant_engage", "Montant engagé par priorité"),
+    use_container_width=True,
+)
 
 st.subheader("Consommation de l'enveloppe")
 consumption = envelope_consumption(grants, envelope)
-st.altair_chart(envelope_chart(consumption, envelope), use_container_width=True)
+st.altair_chart(envelope_chart(grants, envelope, years=range(2021, 2027)), use_container_width=True)
 last = consumption.iloc[-1]
 st.caption(
     f"Engagé cumulé : {fmt_eur(last['engage_cumule'])} ({fmt_pct(last['part_enveloppe_engagee'])} "

@@ -5,6 +5,8 @@ Pages stay thin: they call `bundle()`, `filters_sidebar()`, a `geo/` function, t
 
 from __future__ import annotations
 
+import hmac
+import os
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
@@ -12,11 +14,11 @@ from pathlib import Path
 import geopandas as gpd
 import pandas as pd
 import streamlit as st
+from loaders.datasets import Datasets, load_datasets
 
 from geo import filters as geo_filters
 from geo.formatting import fmt_date
 from loaders import config
-from loaders.datasets import Datasets, load_datasets
 from loaders.layers import LayerMeta, import_layer, load_layers
 from loaders.pipeline import Enriched, enriched
 
@@ -32,8 +34,16 @@ LAYER_LABELS = {
 }
 
 ALL_FILTERS = (
-    "years", "axes", "priorities", "dispositifs", "legal_forms", "communes", "quartiers",
-    "qpv_mode", "amount", "text",
+    "years",
+    "axes",
+    "priorities",
+    "dispositifs",
+    "legal_forms",
+    "communes",
+    "quartiers",
+    "qpv_mode",
+    "amount",
+    "text",
 )
 
 DEMO_TEXT = (
@@ -154,7 +164,9 @@ def sources_footer(data: Bundle, layer_names: list[str]) -> None:
     for kind, meta in data.datasets.meta.items():
         label = {"structures": "Structures", "grants": "Subventions", "land": "Sites fonciers"}
         updated = fmt_date(meta.get("updated")) if meta.get("updated") else "—"
-        lines.append(f"- {label.get(kind, kind)} : {meta.get('source', '—')} — mise à jour {updated}")
+        lines.append(
+            f"- {label.get(kind, kind)} : {meta.get('source', '—')} — mise à jour {updated}"
+        )
     st.caption("**Sources** (Licence Ouverte 2.0 sauf mention contraire)\n" + "\n".join(lines))
 
 
@@ -165,12 +177,20 @@ def sources_records(data: Bundle, layer_names: list[str]) -> list[dict]:
         meta = data.metas.get(name)
         if meta is not None and meta.rows:
             out.append(
-                {"nom": LAYER_LABELS.get(name, name), "producteur": meta.source,
-                 "mis_a_jour": meta.updated or ""}
+                {
+                    "nom": LAYER_LABELS.get(name, name),
+                    "producteur": meta.source,
+                    "mis_a_jour": meta.updated or "",
+                }
             )
     for kind, meta in data.datasets.meta.items():
-        out.append({"nom": kind, "producteur": meta.get("source", ""),
-                    "mis_a_jour": meta.get("updated", "")})
+        out.append(
+            {
+                "nom": kind,
+                "producteur": meta.get("source", ""),
+                "mis_a_jour": meta.get("updated", ""),
+            }
+        )
     return out
 
 
@@ -223,53 +243,67 @@ def filters_sidebar(data: Bundle, fields: tuple[str, ...] = ALL_FILTERS) -> geo_
             for p in a["priorites"]
         }
         values["priorities"] = side.multiselect(
-            "Priorités", list(titles), format_func=titles.get,
+            "Priorités",
+            list(titles),
+            format_func=titles.get,
             key=seed("priorities", current.priorities),
         )
     if "dispositifs" in fields:
         values["dispositifs"] = side.multiselect(
-            "Dispositif d'aide", _options(geo_filters.dispositif_column(grants)),
+            "Dispositif d'aide",
+            _options(geo_filters.dispositif_column(grants)),
             key=seed("dispositifs", current.dispositifs),
         )
     if "legal_forms" in fields and "forme_juridique" in data.data.structures:
         values["legal_forms"] = side.multiselect(
-            "Forme juridique", _options(data.data.structures["forme_juridique"]),
+            "Forme juridique",
+            _options(data.data.structures["forme_juridique"]),
             key=seed("legal_forms", current.legal_forms),
         )
     if "communes" in fields and data.layer("communes") is not None:
-        names = dict(zip(data.layer("communes")["code"], data.layer("communes")["nom"], strict=False))
+        names = dict(
+            zip(data.layer("communes")["code"], data.layer("communes")["nom"], strict=False)
+        )
         values["communes"] = side.multiselect(
-            "Commune", sorted(names), format_func=lambda c: names.get(c, c),
+            "Commune",
+            sorted(names),
+            format_func=lambda c: names.get(c, c),
             key=seed("communes", [c for c in current.communes if c in names]),
         )
     if "quartiers" in fields and data.layer("quartiers") is not None:
         q = data.layer("quartiers")
         names = dict(zip(q["code_quartier"].astype(str), q["nom_quartier"], strict=False))
         values["quartiers"] = side.multiselect(
-            "Quartier", sorted(names, key=lambda c: names[c]), format_func=lambda c: names[c],
+            "Quartier",
+            sorted(names, key=lambda c: names[c]),
+            format_func=lambda c: names[c],
             key=seed("quartiers", [c for c in current.quartiers if c in names]),
         )
     if "qpv_mode" in fields:
         modes = geo_filters.QPV_MODES
         values["qpv_mode"] = side.radio(
-            "Quartiers prioritaires", list(modes), format_func=modes.get,
+            "Quartiers prioritaires",
+            list(modes),
+            format_func=modes.get,
             key=seed("qpv_mode", current.qpv_mode),
         )
     if "amount" in fields:
         c1, c2 = side.columns(2)
         amin = c1.number_input(
-            "Montant min. (€)", min_value=0.0, step=500.0,
+            "Montant min. (€)",
+            min_value=0.0,
+            step=500.0,
             key=seed("amount_min", current.amount_min),
         )
         amax = c2.number_input(
-            "Montant max. (€)", min_value=0.0, step=500.0,
+            "Montant max. (€)",
+            min_value=0.0,
+            step=500.0,
             key=seed("amount_max", current.amount_max),
         )
         values["amount_min"], values["amount_max"] = amin, amax
     if "text" in fields:
-        values["text"] = side.text_input(
-            "Recherche (nom, objet)", key=seed("text", current.text)
-        )
+        values["text"] = side.text_input("Recherche (nom, objet)", key=seed("text", current.text))
     merged = geo_filters.Filters(**{**current.__dict__, **values})
     set_filters(merged)
     if not merged.is_default() and side.button("Réinitialiser les filtres"):
@@ -281,3 +315,48 @@ def filters_sidebar(data: Bundle, fields: tuple[str, ...] = ALL_FILTERS) -> geo_
 def filtered_grants(data: Bundle, filters: geo_filters.Filters) -> gpd.GeoDataFrame:
     """The enriched grants passing the shared filters."""
     return geo_filters.apply(data.data.grants, data.data.structures, filters)
+
+
+def _secret(name: str):
+    """A Streamlit secret, or None when there is no secrets file or no such key."""
+    try:
+        return st.secrets.get(name)
+    except Exception:  # noqa: BLE001 - no secrets.toml at all is a normal local set-up
+        return None
+
+
+def require_staff() -> bool:
+    """Gate for importing and undoing: reading pages stays open to everyone.
+
+    With `[auth]` in the secrets, staff sign in with the City's identity provider (st.login);
+    else with `staff_password` from the secrets. Without either, the dashboard is in local mode
+    (a workstation or an intranet), unless ESS_PUBLIC=1 says it is deployed for the public, in
+    which case importing stays closed until one of the two is configured.
+    """
+    if _secret("auth"):
+        if getattr(st.user, "is_logged_in", False):
+            return True
+        st.info("L'import de données est réservé aux agents de la Ville.")
+        if st.button("Se connecter", key="staff_login"):
+            st.login()
+        return False
+    password = _secret("staff_password")
+    if password:
+        if st.session_state.get("staff_ok"):
+            return True
+        typed = st.text_input("Mot de passe des agents", type="password", key="staff_password")
+        if typed and hmac.compare_digest(typed, str(password)):
+            st.session_state["staff_ok"] = True
+            return True
+        if typed:
+            st.error("Mot de passe incorrect.")
+        else:
+            st.info("L'import de données est réservé aux agents de la Ville.")
+        return False
+    if os.environ.get("ESS_PUBLIC") == "1":
+        st.error(
+            "Import désactivé : le tableau de bord est public et aucune authentification n'est "
+            "configurée (section [auth] ou staff_password dans .streamlit/secrets.toml)."
+        )
+        return False
+    return True

@@ -50,10 +50,16 @@ def test_import_report_json_and_exit_code_0(tmp_path, ess_home, capsys):
     assert (report["read"], report["accepted"], report["rejected"]) == (3, 1, 2)
     assert report["rejects"] == [
         {"row": 3, "column": "montant", "reason": "valeur négative : -10"},
-        {"row": 4, "column": "priorite", "reason": "la priorité 9 relève de l'axe 2, pas de l'axe 1"},
+        {
+            "row": 4,
+            "column": "priorite",
+            "reason": "la priorité 9 relève de l'axe 2, pas de l'axe 1",
+        },
     ]
-    assert any(w["message"] == "colonne ignorée : « Commentaire » (non reconnue)"
-               for w in report["warnings"])
+    assert any(
+        w["message"] == "colonne ignorée : « Commentaire » (non reconnue)"
+        for w in report["warnings"]
+    )
     out = capsys.readouterr().out
     assert "3 ligne(s) lue(s), 1 acceptée(s), 2 rejetée(s)" in out
     assert "Ligne 3, colonne montant : valeur négative : -10" in out

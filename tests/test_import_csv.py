@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 
 import openpyxl
+import pandas as pd
 import pytest
 
 from loaders.importer import import_file, rejects_csv
@@ -20,7 +21,8 @@ STRUCTURES_1252 = (
 )
 
 GRANTS_1252 = (
-    "Identifiant;Nom du bénéficiaire;SIRET;Objet;Montant attribué;Montant versé;Année;Axe;Priorité\r\n"
+    "Identifiant;Nom du bénéficiaire;SIRET;Objet;Montant attribué;Montant versé;"
+    "Année;Axe;Priorité\r\n"
     "S1;Régie de quartier;21590350100017;Amorçage;12 345,67;10\u00a0000;2023;1;3\r\n"
     "S2;Épicerie solidaire;73282932000074;Local;1 000;;2024;Axe 2;P10\r\n"
 )
@@ -59,9 +61,9 @@ def test_windows_1252_semicolon_decimal_comma_structures(tmp_path, ess_home):
     assert df.loc[2, "forme_juridique"] == "Association"  # normalised, with a warning
     assert df.loc[2, "siren"] == "215903501"
     assert df.loc[3, "adresse"] == "10 rue Roger Salengro"
-    assert any(
-        w["row"] == 2 and w["column"] == "forme_juridique" for w in report.warnings
-    ), report.warnings
+    assert any(w["row"] == 2 and w["column"] == "forme_juridique" for w in report.warnings), (
+        report.warnings
+    )
     assert "Windows-1252" in report.summary_fr()
 
 
@@ -141,7 +143,9 @@ def test_xlsx_values_only_named_sheet(tmp_path, ess_home):
     first.title = "Notes"
     first["A1"] = "rien ici"
     sheet = wb.create_sheet("Subventions")
-    sheet.append(["Nom du bénéficiaire", "SIRET", "Montant", "Date de convention", "Axe", "Priorité"])
+    sheet.append(
+        ["Nom du bénéficiaire", "SIRET", "Montant", "Date de convention", "Axe", "Priorité"]
+    )
     sheet.append(["Régie", 21590350100017, 1500.5, dt.datetime(2023, 5, 2), 1, 3])
     sheet.append(["Formule", "73282932000074", "=1+1", "02/06/2024", 2, 10])
     path = tmp_path / "subventions.xlsx"
@@ -192,8 +196,10 @@ def test_mapping_suggestions_and_saved_mapping(tmp_path, ess_home):
     report = import_file(path, "grants", mapping="format maison", dry_run=True)
     assert (report.accepted, report.rejected) == (0, 1)  # "Quand" still unknown: no date
     report = import_file(
-        path, "grants", mapping={"Bénéf.": "nomBeneficiaire", "Somme": "montant",
-                                 "Quand": "dateConvention"}, dry_run=True
+        path,
+        "grants",
+        mapping={"Bénéf.": "nomBeneficiaire", "Somme": "montant", "Quand": "dateConvention"},
+        dry_run=True,
     )
     assert report.accepted == 1
     assert report.ignored_columns == ["Remarque"]
@@ -204,7 +210,7 @@ def test_rejects_csv_for_french_excel(tmp_path, ess_home):
     text = (
         "id;nom;type;statut;lat;lon\n"
         "L1;Local A;local;disponible;50.63;3.06\n"
-        "L2;=HYPERLINK(\"x\");château;disponible;48.85;2.35\n"
+        'L2;=HYPERLINK("x");château;disponible;48.85;2.35\n'
         "L3;Local C\n"
     )
     report = import_file(write(tmp_path, "land.csv", text), "land", dry_run=True)
@@ -212,8 +218,81 @@ def test_rejects_csv_for_french_excel(tmp_path, ess_home):
     assert payload.startswith(b"\xef\xbb\xbf")
     lines = payload.decode("utf-8-sig").split("\r\n")
     assert lines[0] == "ligne;id;nom;type;statut;lat;lon;colonnes en cause;motifs du rejet"
-    assert lines[1].startswith('3;L2;"\'=HYPERLINK(""x"")";château;disponible;48.85;2.35;lat, type;')
+    assert lines[1].startswith(
+        '3;L2;"\'=HYPERLINK(""x"")";château;disponible;48.85;2.35;lat, type;'
+    )
     assert "lat, type" in lines[1] and "inconnue" in lines[1] and "hors de la Métropole" in lines[1]
     assert lines[2].startswith("4;L3;Local C;;;;;;")
     assert "ligne mal formée" in lines[2]
     assert lines[3] == ""
+
+
+def test_land_from_real_cartofriches_geojson_and_csv(shared_data, ess_home):
+    """Cartofriches sites (139) use other vocabularies: every row is rejected, with the reason."""
+    folder = shared_data / "activity"
+    geo = import_file(folder / "cartofriches_lille_2023-10.geojson", "land", dry_run=True)
+    tab = import_file(folder / "cartofriches_lille_2023-10.csv", "land", dry_run=True)
+    for report in (geo, tab):
+        assert (report.read, report.accepted, report.rejected) == (139, 0, 139)
+        assert report.mapping["site_nom"] == "nom" and report.mapping["site_statut"] == "statut"
+        types = [r for r in report.rejects if r["column"] == "type"]
+        assert len(types) == 139
+        assert types[0]["reason"] == (
+            "valeur « inconnu » inconnue (attendu : local, terrain, friche)"
+        )
+    assert sum(r["reason"] == "nom manquant" for r in geo.rejects) == 2
+    assert {r["row"] for r in geo.rejects if r["reason"] == "nom manquant"} == {
+        r["row"] - 1 for r in tab.rejects if r["reason"] == "nom manquant"
+    }  # features are numbered from 1, CSV data rows from 2
+
+
+def test_land_geopackage_points_and_polygons(tmp_path, ess_home):
+    import geopandas as gpd
+    from shapely.geometry import Point, box
+
+    gdf = gpd.GeoDataFrame(
+        {
+            "identifiant": ["T1", "T2"],
+            "nom": ["Local Fives", "Parcelle Lomme"],
+            "type": ["local", "terrain"],
+            "statut": ["disponible", "attribué"],
+        },
+        geometry=[Point(704_800, 7_059_400), box(699_000, 7_060_000, 699_100, 7_060_080)],
+        crs="EPSG:2154",
+    )
+    path = tmp_path / "sites.gpkg"
+    gdf.to_file(path, driver="GPKG")
+    report = import_file(path, "land")
+    assert (report.read, report.accepted, report.rejected) == (2, 2, 0), report.rejects
+    df = report.accepted_df
+    assert 50.5 < df.loc[1, "lat"] < 50.8 and 2.9 < df.loc[1, "lon"] < 3.2  # reprojected
+    assert df.loc[2, "geometry"].startswith("POLYGON") and pd.isna(df.loc[2, "lat"])
+    from loaders import store
+
+    assert store.read_kind("land")["site_id"].tolist() == ["T1", "T2"]
+
+
+def test_geocode_step_fills_coordinates(tmp_path, ess_home, monkeypatch):
+    import loaders.geocode
+
+    calls = []
+
+    def fake_geocode_missing(df):
+        calls.append(list(df.index))
+        out = df.copy()
+        out.loc[3, ["lat", "lon"]] = [50.6255, 3.1140]
+        return out, ["1 adresse géocodée par la Base adresse nationale"]
+
+    monkeypatch.setattr(loaders.geocode, "geocode_missing", fake_geocode_missing)
+    path = write(tmp_path, "structures.csv", STRUCTURES_1252, "cp1252")
+    report = import_file(path, "structures", geocode=True)
+    assert calls == [[2, 3]]
+    assert report.accepted_df.loc[3, "lat"] == 50.6255
+    assert report.warnings[-1] == {
+        "row": None,
+        "column": "adresse",
+        "message": "1 adresse géocodée par la Base adresse nationale",
+    }
+    from loaders import store
+
+    assert store.read_kind("structures")["lat"].tolist() == [50.631, 50.6255]

@@ -62,9 +62,7 @@ def test_antibes_example_rows_all_outside_strategy_period(shared_data, ess_home)
     }
     assert report.scdl_version == "2.1.1" and report.conformity == []  # the official valid example
     # Row 27 has a payment period ending on month 30: kept, reported.
-    assert any(
-        w["row"] == 27 and w["column"] == "datesPeriodeVersement" for w in report.warnings
-    )
+    assert any(w["row"] == 27 and w["column"] == "datesPeriodeVersement" for w in report.warnings)
     assert {w["column"] for w in report.warnings if w["row"] is None} == {
         "axe",
         "annee",
@@ -98,6 +96,10 @@ def test_roques_file_deviations_reported(shared_data, ess_home):
     assert findings[(35, "nomBeneficiaire")].endswith("valeur obligatoire manquante")
     assert findings[(35, "idBeneficiaire")].endswith("valeur obligatoire manquante")
     assert sum(1 for f in report.conformity if f["column"] == "nature") == 69
+    assert findings[(None, "idBeneficiaire")] == (
+        "Conformité SCDL 2.0.2 : colonnes dans un ordre différent du schéma "
+        "(« idBeneficiaire » à la place de « nomBeneficiaire », position 5)"
+    )
 
 
 def test_roques_moved_to_2023_imports(shared_data, tmp_path, ess_home):

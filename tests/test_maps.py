@@ -8,7 +8,6 @@ import re
 import geopandas as gpd
 import pandas as pd
 import pytest
-import shapely
 from shapely.geometry import LineString, Point, Polygon, box
 
 from geo import maps
@@ -51,11 +50,12 @@ def test_format_french_numbers():
 
 
 def test_display_geometries_simplifies_in_metres_and_rounds():
-    # A square of 1 km with a 2 m bump in the middle of one side: gone at 5 m tolerance.
-    wobbly = Polygon([(0, 0), (500, 2), (1000, 0), (1000, 1000), (0, 1000)])
-    gdf = gpd.GeoDataFrame(
-        {"nom": ["A"], "inutile": [1]}, geometry=[wobbly], crs="EPSG:2154"
-    ).set_geometry(gpd.GeoSeries([shapely.affinity.translate(wobbly, 704000, 7059000)], crs=2154))
+    # A 1 km square near Lille (Lambert-93) with a 2 m bump on one side: gone at 5 m tolerance.
+    x0, y0 = 704000, 7059000
+    wobbly = Polygon(
+        [(x0, y0), (x0 + 500, y0 + 2), (x0 + 1000, y0), (x0 + 1000, y0 + 1000), (x0, y0 + 1000)]
+    )
+    gdf = gpd.GeoDataFrame({"nom": ["A"], "inutile": [1]}, geometry=[wobbly], crs="EPSG:2154")
     out = maps.display_geometries(gdf, ["nom"], tolerance_m=5)
     assert list(out.columns) == ["nom", "geometry"]
     assert out.crs.to_epsg() == 4326
@@ -197,7 +197,11 @@ def test_choropleth_styles_tooltips_and_legend():
     )
     props = [f["properties"] for f in layer.data["features"]]
     assert [p["_k"] for p in props] == [0, 1, 3]
-    assert [p["valeur"] for p in props] == ["Aucun projet", "5\u00a0000\u00a0€", "60\u00a0000\u00a0€"]
+    assert [p["valeur"] for p in props] == [
+        "Aucun projet",
+        "5\u00a0000\u00a0€",
+        "60\u00a0000\u00a0€",
+    ]
     assert [p["classe"] for p in props] == ["Aucun projet", "petit", "grand"]
     styles = json.loads(layer.styles_js)
     assert styles[0]["dashArray"] == "4 4"  # "no project" is recognisable without colour
@@ -213,7 +217,12 @@ def test_aggregate_by_location_counts_and_sums():
             "nomBeneficiaire": ["A", "A", "B", "C"],
             "montant": [1000.0, 2500.0, 300.0, 50.0],
         },
-        geometry=[Point(3.05, 50.63), Point(3.050001, 50.630001), Point(3.05, 50.63), Point(3.1, 50.6)],
+        geometry=[
+            Point(3.05, 50.63),
+            Point(3.050001, 50.630001),
+            Point(3.05, 50.63),
+            Point(3.1, 50.6),
+        ],
         crs=4326,
     )
     out = maps.aggregate_by_location(grants)
@@ -227,3 +236,40 @@ def test_points_layer_refuses_lines():
     gdf = gpd.GeoDataFrame({"nom": ["l"]}, geometry=[LineString([(3, 50), (3.1, 50.1)])], crs=4326)
     with pytest.raises(ValueError, match="uniquement des points"):
         maps.points_layer(gdf, name="L", popup_fields={"nom": "Nom"})
+
+
+def test_charts_speak_french():
+    from geo import charts
+
+    grants = pd.DataFrame(
+        {
+            "annee": [2021, 2021, 2023],
+            "axe": [1, 2, 1],
+            "montant": [1000.0, 2500.0, 40000.0],
+            "montant_verse": [1000.0, 0.0, 20000.0],
+            "forme": ["Association", "SCOP", None],
+        }
+    )
+    cumul = charts.envelope_by_year(grants, years=range(2021, 2025))
+    engaged = cumul[cumul["serie"] == "Engagé (cumul)"]
+    assert engaged["annee"].tolist() == [2021, 2022, 2023, 2024]
+    assert engaged["cumul"].tolist() == [3500.0, 3500.0, 43500.0, 43500.0]
+    paid = cumul[cumul["serie"] == "Versé (cumul)"]
+    assert paid["cumul_txt"].tolist()[-1] == "21\u00a0000\u00a0€"
+
+    spec = charts.envelope_chart(grants, 700000).to_dict()
+    assert spec["config"]["locale"]["number"]["decimal"] == ","
+    rule = next(layer for layer in spec["layer"] if layer["mark"]["type"] == "rule")
+    assert spec["datasets"][rule["data"]["name"]][0]["txt"] == "700\u00a0000\u00a0€"
+
+    bars = charts.bar_by(grants, "forme", "montant", "Par forme").to_dict()
+    rows = next(iter(bars["datasets"].values()))
+    assert [(r["forme"], r["montant_txt"]) for r in rows] == [
+        ("Non renseigné", "40\u00a0000\u00a0€"),
+        ("SCOP", "2\u00a0500\u00a0€"),
+        ("Association", "1\u00a0000\u00a0€"),
+    ]
+
+    stacked = charts.stacked_by_axis(grants, {1: "Financer", 2: "Accompagner"}).to_dict()
+    labels = {r["axe_label"] for r in next(iter(stacked["datasets"].values()))}
+    assert labels == {"Axe 1 – Financer", "Axe 2 – Accompagner"}

@@ -71,7 +71,11 @@ def test_year_outside_period_and_missing_name():
     assert rejects == [
         {"row": 2, "column": "annee", "reason": "année 2027 hors de la période 2021-2026"},
         {"row": 3, "column": "nomBeneficiaire", "reason": "nom du bénéficiaire manquant"},
-        {"row": 3, "column": "id_subvention", "reason": "doublon : identifiant déjà utilisé la ligne 2"},
+        {
+            "row": 3,
+            "column": "id_subvention",
+            "reason": "doublon : identifiant déjà utilisé la ligne 2",
+        },
     ]
 
 

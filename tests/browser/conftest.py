@@ -85,8 +85,7 @@ def _launcher_for(script: Path, workdir: Path) -> Path:
         link.symlink_to(REPO / "static", target_is_directory=True)
     launcher = workdir / f"run_{script.stem}.py"
     launcher.write_text(
-        "import runpy\n"
-        f"runpy.run_path({str(script)!r}, run_name='__main__')\n",
+        f"import runpy\nrunpy.run_path({str(script)!r}, run_name='__main__')\n",
         encoding="utf-8",
     )
     return launcher
@@ -126,11 +125,19 @@ def streamlit_app(tmp_path) -> Iterator[Callable[..., str]]:
         full_env = {**os.environ, "PYTHONPATH": str(REPO), **(env or {})}
         proc = subprocess.Popen(
             [
-                sys.executable, "-m", "streamlit", "run", str(main),
-                "--server.headless", "true",
-                "--server.port", str(port),
-                "--server.address", "127.0.0.1",
-                "--browser.gatherUsageStats", "false",
+                sys.executable,
+                "-m",
+                "streamlit",
+                "run",
+                str(main),
+                "--server.headless",
+                "true",
+                "--server.port",
+                str(port),
+                "--server.address",
+                "127.0.0.1",
+                "--browser.gatherUsageStats",
+                "false",
             ],
             cwd=REPO,
             env=full_env,
@@ -181,7 +188,10 @@ def page(browser):
             r.abort()
 
     context.route("**/*", route)
-    pg.on("console", lambda msg: pg.errors.append(f"console: {msg.text}") if msg.type == "error" else None)
+    pg.on(
+        "console",
+        lambda msg: pg.errors.append(f"console: {msg.text}") if msg.type == "error" else None,
+    )
     pg.on("pageerror", lambda exc: pg.errors.append(f"pageerror: {exc}"))
     yield pg
     context.close()
@@ -200,12 +210,21 @@ def ess_home_browser(tmp_path_factory) -> Path:
     env.pop("ESS_STORE", None)
     sync = subprocess.run(
         [
-            sys.executable, "-m", "loaders", "sync",
-            "--from-dir", str(SHARED_DATA / "geo"),
-            "--from-dir", str(SHARED_DATA / "activity"),
+            sys.executable,
+            "-m",
+            "loaders",
+            "sync",
+            "--from-dir",
+            str(SHARED_DATA / "geo"),
+            "--from-dir",
+            str(SHARED_DATA / "activity"),
             "--offline",
         ],
-        cwd=REPO, env=env, capture_output=True, text=True, timeout=600,
+        cwd=REPO,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=600,
     )
     if sync.returncode != 0:
         raise RuntimeError(f"`python -m loaders sync` a échoué :\n{sync.stdout}\n{sync.stderr}")
@@ -222,7 +241,11 @@ def ess_home_browser(tmp_path_factory) -> Path:
     )
     qpv = subprocess.run(
         [sys.executable, "-c", script, str(home)],
-        cwd=REPO, env=env, capture_output=True, text=True, timeout=300,
+        cwd=REPO,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
     )
     if qpv.returncode != 0:
         raise RuntimeError(f"Import des QPV synthétiques impossible :\n{qpv.stdout}\n{qpv.stderr}")

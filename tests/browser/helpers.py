@@ -64,7 +64,8 @@ _COUNT_JS = """
 () => {
   const map = window.map;
   const groups = [];
-  map.eachLayer(l => { if (window.L.MarkerClusterGroup && l instanceof window.L.MarkerClusterGroup) groups.push(l); });
+  const MCG = window.L.MarkerClusterGroup;
+  map.eachLayer(l => { if (MCG && l instanceof MCG) groups.push(l); });
   const counts = {points: 0, polygons: 0, lines: 0, total: 0};
   const add = (feature) => {
     const t = feature && feature.geometry && feature.geometry.type;

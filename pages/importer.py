@@ -1,0 +1,159 @@
+"""Import the City's own grants, structures and land sites; every row accepted or reported."""
+
+import tempfile
+from pathlib import Path
+
+import pandas as pd
+import streamlit as st
+
+from geo.formatting import fmt_date, fmt_int
+from loaders import mapping as mapping_mod
+from loaders import store
+from loaders.importer import import_file, rejects_csv
+from loaders.model import SCHEMAS
+from loaders.readers_tabular import ImportFileError, read_tabular
+from pages import shared
+
+MAX_UPLOAD_MB = 50
+
+data = shared.bundle()
+shared.page_header(
+    "Importer des données",
+    "Subventions, structures et sites fonciers depuis un tableur (CSV, XLSX), un fichier SCDL "
+    "ou, pour le foncier, un GeoJSON ou un GeoPackage. Chaque ligne est acceptée ou signalée "
+    "avec sa ligne, sa colonne et le motif.",
+    data,
+)
+if not shared.require_staff():
+    st.stop()
+
+kinds = {"grants": "Subventions", "structures": "Structures", "land": "Sites fonciers"}
+kind = st.radio(
+    "Type de données", list(kinds), format_func=kinds.get, horizontal=True, key="import_kind"
+)
+types = ["csv", "xlsx", "txt"] + (["geojson", "json", "gpkg"] if kind == "land" else [])
+upload = st.file_uploader("Fichier à importer", type=types, key=f"import_file_{kind}")
+
+if upload is not None:
+    if upload.size > MAX_UPLOAD_MB * 1024 * 1024:
+        st.error(
+            f"Fichier trop volumineux ({fmt_int(upload.size // 1024 // 1024)} Mo) : "
+            f"la limite est de {MAX_UPLOAD_MB} Mo."
+        )
+        st.stop()
+    tmp = Path(tempfile.mkdtemp(prefix="ess_import_"))
+    path = tmp / Path(upload.name).name
+    path.write_bytes(upload.getvalue())
+
+    mapping: dict[str, str | None] | None = None
+    if path.suffix.lower() in (".csv", ".txt", ".xlsx"):
+        try:
+            raw = read_tabular(path)
+        except ImportFileError as exc:
+            st.error(str(exc))
+            st.stop()
+        with st.expander("Correspondance des colonnes", expanded=False):
+            saved = mapping_mod.list_mappings()
+            chosen = st.selectbox(
+                "Correspondance enregistrée", ["(automatique)", *saved], key="import_saved_mapping"
+            )
+            base = (
+                mapping_mod.load_mapping(chosen)
+                if chosen != "(automatique)"
+                else mapping_mod.suggest_mapping(raw.columns, kind)
+            )
+            targets = [None] + [c.name for c in SCHEMAS[kind]]
+            mapping = {}
+            for column in raw.columns:
+                current = base.get(column)
+                mapping[column] = st.selectbox(
+                    f"« {column} »",
+                    targets,
+                    index=targets.index(current) if current in targets else 0,
+                    format_func=lambda t: "— ignorer —" if t is None else t,
+                    key=f"map_{kind}_{column}",
+                )
+            name = st.text_input("Enregistrer cette correspondance sous le nom", key="map_name")
+            if st.button("Enregistrer la correspondance", key="map_save") and name.strip():
+                mapping_mod.save_mapping(name.strip(), mapping, kind)
+                st.success(f"Correspondance « {name.strip()} » enregistrée.")
+
+    geocode = st.checkbox(
+        "Géocoder les adresses sans coordonnées (API Adresse, accès Internet requis)",
+        key="import_geocode",
+    )
+    c1, c2 = st.columns(2)
+    dry = c1.button("Vérifier sans enregistrer", key="import_dry")
+    real = c2.button("Importer", type="primary", key="import_go")
+    if dry or real:
+        try:
+            report = import_file(
+                path, kind, mapping=mapping, dry_run=dry, geocode=geocode, file_name=upload.name
+            )
+        except ImportFileError as exc:
+            st.error(str(exc))
+            st.stop()
+        st.session_state["import_report"] = report
+        if report.stored:
+            st.rerun()
+
+report = st.session_state.get("import_report")
+if report is not None:
+    st.subheader(f"Rapport : {report.file}")
+    r1, r2, r3 = st.columns(3)
+    r1.metric("Lignes lues", fmt_int(report.read))
+    r2.metric("Acceptées", fmt_int(report.accepted))
+    r3.metric("Rejetées", fmt_int(report.rejected))
+    st.text(report.summary_fr())
+    if report.rejects:
+        st.dataframe(
+            pd.DataFrame(report.rejects).rename(
+                columns={"row": "Ligne", "column": "Colonne", "reason": "Motif"}
+            )[["Ligne", "Colonne", "Motif"]],
+            hide_index=True,
+            use_container_width=True,
+            key="rejects_table",
+        )
+        st.download_button(
+            "Télécharger les lignes rejetées (CSV)",
+            rejects_csv(report),
+            file_name=f"rejets_{Path(report.file).stem}.csv",
+            mime="text/csv",
+            key="rejects_download",
+        )
+    if report.warnings:
+        with st.expander(f"{fmt_int(len(report.warnings))} avertissement(s)"):
+            st.dataframe(
+                pd.DataFrame(report.warnings),
+                hide_index=True,
+                use_container_width=True,
+                key="warnings_table",
+            )
+
+st.subheader("Historique des imports")
+log = store.import_log()
+if log:
+    st.dataframe(
+        pd.DataFrame(
+            {
+                "Date": [fmt_date(e.get("imported_at", "")) for e in log],
+                "Fichier": [e.get("file", "") for e in log],
+                "Type": [kinds.get(e.get("kind"), e.get("kind")) for e in log],
+                "Lues": [e.get("read") for e in log],
+                "Acceptées": [e.get("accepted") for e in log],
+                "Rejetées": [e.get("rejected") for e in log],
+            }
+        ),
+        hide_index=True,
+        use_container_width=True,
+        key="import_log_table",
+    )
+    if st.button("Annuler le dernier import", key="import_undo"):
+        undone = store.undo_last()
+        st.session_state.pop("import_report", None)
+        if undone:
+            st.success(f"Import de « {undone.get('file', '')} » annulé.")
+        st.rerun()
+else:
+    st.caption("Aucun import pour l'instant : le tableau de bord affiche les données fictives.")
+shared.sources_footer(data, [])
