@@ -6,7 +6,7 @@ from pages import shared
 
 st.set_page_config(
     page_title="ESS Lille – Hellemmes – Lomme",
-    page_icon=":material/diversity_3:",
+    page_icon="static/favicon.png",
     layout="wide",
 )
 

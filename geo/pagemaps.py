@@ -168,6 +168,14 @@ def land_map(
             radius=4,
         ).add_to(m)
     colours = {"disponible": "#1b9e77", "attribué": "#7570b3", "à l'étude": "#e6ab02"}
+    names = {"disponible": "Sites disponibles", "attribué": "Sites attribués"}
+    fields = {
+        "nom": "Site",
+        "type": "Type",
+        "statut": "Statut",
+        "surface": "Surface",
+        "distance": "Distance au QPV",
+    }
     for status, colour in colours.items():
         subset = land[land["statut"] == status]
         if subset.empty:
@@ -176,20 +184,25 @@ def land_map(
             surface=subset["surface_m2"].map(_fmt_surface),
             distance=subset["dist_qpv_m"].map(fmt_m) if "dist_qpv_m" in subset else "—",
         )
-        points_layer(
-            shown,
-            name=f"Sites {status}s" if not status.startswith("à") else "Sites à l'étude",
-            popup_fields={
-                "nom": "Site",
-                "type": "Type",
-                "statut": "Statut",
-                "surface": "Surface",
-                "distance": "Distance au QPV",
-            },
-            tooltip_field="nom",
-            color=colour,
-            radius=7,
-        ).add_to(m)
+        name = names.get(status, "Sites à l'étude")
+        points = shown.geom_type == "Point"
+        if points.any():
+            points_layer(
+                shown[points],
+                name=name,
+                popup_fields=fields,
+                tooltip_field="nom",
+                color=colour,
+                radius=7,
+            ).add_to(m)
+        if (~points).any():
+            # Parcels are drawn as their outline, in the status colour.
+            polygons_layer(
+                shown[~points],
+                name=f"{name} (parcelles)",
+                tooltip_fields=fields,
+                style={"color": colour, "fillColor": colour, "fillOpacity": 0.5, "weight": 2},
+            ).add_to(m)
     layer_control(m)
     return m
 

@@ -53,7 +53,7 @@ names = {}
 if layer is not None:
     name_field = {"communes": "nom", "quartiers": "nom_quartier", "iris": "nom_iris"}[layer_name]
     names = dict(zip(layer[layer_key].astype(str), layer[name_field], strict=False))
-table.insert(0, "nom", [names.get(str(code), str(code)) for code in table.index])
+table.insert(0, "territoire", [names.get(str(code), str(code)) for code in table.index])
 
 tab_map, tab_table = st.tabs(["Carte", "Tableau"])
 with tab_map:
@@ -65,7 +65,7 @@ with tab_map:
         )
         value = "eur_par_habitant" if per_inhabitant else "montant_engage"
         areas = layer.assign(_code=layer[layer_key].astype(str)).merge(
-            table[[c for c in ("nom", "montant_engage", "eur_par_habitant") if c in table]],
+            table[[c for c in ("territoire", "montant_engage", "eur_par_habitant") if c in table]],
             left_on="_code",
             right_index=True,
             how="left",
@@ -81,7 +81,7 @@ with tab_map:
                 labels,
                 name=title,
                 legend_title=title,
-                tooltip_fields={"nom": "Territoire"},
+                tooltip_fields={"territoire": "Territoire"},
                 layers=data.layers,
             )
             st_folium(m, height=480, use_container_width=True, returned_objects=[], key="rep_map")
@@ -92,7 +92,7 @@ with tab_table:
         money_table(
             table,
             {
-                "nom": "Territoire",
+                "territoire": "Territoire",
                 "montant_engage": "Montant engagé",
                 "montant_verse": "Montant versé",
                 "projets": "Projets",

@@ -14,11 +14,11 @@ from pathlib import Path
 import geopandas as gpd
 import pandas as pd
 import streamlit as st
-from loaders.datasets import Datasets, load_datasets
 
 from geo import filters as geo_filters
 from geo.formatting import fmt_date
 from loaders import config
+from loaders.datasets import Datasets, load_datasets
 from loaders.layers import LayerMeta, import_layer, load_layers
 from loaders.pipeline import Enriched, enriched
 
@@ -204,37 +204,49 @@ def _options(series: pd.Series) -> list[str]:
     return sorted({str(v) for v in series.dropna() if str(v).strip()})
 
 
+def _on_filter_change(field: str, wkey: str, full_years: tuple[int, int] | None = None) -> None:
+    """Widget callback: copy the widget's new value into the shared Filters (and the URL).
+
+    Runs before the rerun, so the next run seeds every widget from the updated Filters.
+    """
+    value = st.session_state.get(wkey)
+    if field == "years":
+        value = None if value is None or tuple(value) == full_years else tuple(value)
+    current = current_filters()
+    set_filters(geo_filters.Filters(**{**current.__dict__, field: value}))
+
+
 def filters_sidebar(data: Bundle, fields: tuple[str, ...] = ALL_FILTERS) -> geo_filters.Filters:
     """Sidebar widgets for the shared filters; every change goes to session state and the URL.
 
-    Widgets are seeded from the shared Filters each run, so a filter set on one page is kept when
-    another page is opened, and a copied link reproduces the view.
+    The shared Filters are the single source of truth: each run seeds every widget from them, and
+    each widget's on_change callback writes back into them. Widget keys alone would not do:
+    Streamlit forgets a page's widget values when another page is opened.
     """
     current = current_filters()
     grants = data.data.grants
     strategy = config.strategy()
-    values: dict = {}
     side = st.sidebar
     side.header("Filtres")
     years_all = sorted(int(y) for y in pd.to_numeric(grants["annee"], errors="coerce").dropna())
     lo, hi = (min(years_all), max(years_all)) if years_all else tuple(strategy["periode"])
 
-    def seed(key: str, value) -> str:
-        wkey = f"flt_{key}"
-        if st.session_state.get(f"{wkey}_seed") != value or wkey not in st.session_state:
-            st.session_state[wkey] = value
-            st.session_state[f"{wkey}_seed"] = value
-        return wkey
+    def seed(field: str, value, **extra) -> dict:
+        wkey = f"flt_{field}"
+        st.session_state[wkey] = value
+        return {"key": wkey, "on_change": _on_filter_change, "args": (field, wkey), **extra}
 
+    placeholder = {"placeholder": "Tous"}
     if "years" in fields and lo < hi:
         chosen = current.years or (lo, hi)
-        chosen = (max(lo, chosen[0]), min(hi, chosen[1]))
-        picked = side.slider("Années", lo, hi, key=seed("years", chosen))
-        values["years"] = None if tuple(picked) == (lo, hi) else tuple(picked)
+        chosen = (max(lo, min(hi, chosen[0])), min(hi, max(lo, chosen[1])))
+        args = seed("years", chosen)
+        args["args"] = ("years", args["key"], (lo, hi))
+        side.slider("Années", lo, hi, **args)
     if "axes" in fields:
         axes = {a["numero"]: f"Axe {a['numero']} – {a['intitule_court']}" for a in strategy["axes"]}
-        values["axes"] = side.multiselect(
-            "Axes", list(axes), format_func=axes.get, key=seed("axes", current.axes)
+        side.multiselect(
+            "Axes", list(axes), format_func=axes.get, **seed("axes", current.axes), **placeholder
         )
     if "priorities" in fields:
         titles = {
@@ -242,74 +254,74 @@ def filters_sidebar(data: Bundle, fields: tuple[str, ...] = ALL_FILTERS) -> geo_
             for a in strategy["axes"]
             for p in a["priorites"]
         }
-        values["priorities"] = side.multiselect(
+        side.multiselect(
             "Priorités",
             list(titles),
             format_func=titles.get,
-            key=seed("priorities", current.priorities),
+            **seed("priorities", current.priorities),
+            **placeholder,
         )
     if "dispositifs" in fields:
-        values["dispositifs"] = side.multiselect(
+        options = _options(geo_filters.dispositif_column(grants))
+        side.multiselect(
             "Dispositif d'aide",
-            _options(geo_filters.dispositif_column(grants)),
-            key=seed("dispositifs", current.dispositifs),
+            options,
+            **seed("dispositifs", [d for d in current.dispositifs if d in options]),
+            **placeholder,
         )
     if "legal_forms" in fields and "forme_juridique" in data.data.structures:
-        values["legal_forms"] = side.multiselect(
+        options = _options(data.data.structures["forme_juridique"])
+        side.multiselect(
             "Forme juridique",
-            _options(data.data.structures["forme_juridique"]),
-            key=seed("legal_forms", current.legal_forms),
+            options,
+            **seed("legal_forms", [f for f in current.legal_forms if f in options]),
+            **placeholder,
         )
-    if "communes" in fields and data.layer("communes") is not None:
-        names = dict(
-            zip(data.layer("communes")["code"], data.layer("communes")["nom"], strict=False)
-        )
-        values["communes"] = side.multiselect(
+    communes = data.layer("communes")
+    if "communes" in fields and communes is not None:
+        names = dict(zip(communes["code"], communes["nom"], strict=False))
+        side.multiselect(
             "Commune",
             sorted(names),
             format_func=lambda c: names.get(c, c),
-            key=seed("communes", [c for c in current.communes if c in names]),
+            **seed("communes", [c for c in current.communes if c in names]),
+            **placeholder,
         )
-    if "quartiers" in fields and data.layer("quartiers") is not None:
-        q = data.layer("quartiers")
-        names = dict(zip(q["code_quartier"].astype(str), q["nom_quartier"], strict=False))
-        values["quartiers"] = side.multiselect(
+    quartiers = data.layer("quartiers")
+    if "quartiers" in fields and quartiers is not None:
+        names = dict(
+            zip(quartiers["code_quartier"].astype(str), quartiers["nom_quartier"], strict=False)
+        )
+        side.multiselect(
             "Quartier",
             sorted(names, key=lambda c: names[c]),
             format_func=lambda c: names[c],
-            key=seed("quartiers", [c for c in current.quartiers if c in names]),
+            **seed("quartiers", [c for c in current.quartiers if c in names]),
+            **placeholder,
         )
     if "qpv_mode" in fields:
         modes = geo_filters.QPV_MODES
-        values["qpv_mode"] = side.radio(
+        side.radio(
             "Quartiers prioritaires",
             list(modes),
             format_func=modes.get,
-            key=seed("qpv_mode", current.qpv_mode),
+            **seed("qpv_mode", current.qpv_mode),
         )
     if "amount" in fields:
         c1, c2 = side.columns(2)
-        amin = c1.number_input(
-            "Montant min. (€)",
-            min_value=0.0,
-            step=500.0,
-            key=seed("amount_min", current.amount_min),
+        c1.number_input(
+            "Montant min. (€)", min_value=0.0, step=500.0, **seed("amount_min", current.amount_min)
         )
-        amax = c2.number_input(
-            "Montant max. (€)",
-            min_value=0.0,
-            step=500.0,
-            key=seed("amount_max", current.amount_max),
+        c2.number_input(
+            "Montant max. (€)", min_value=0.0, step=500.0, **seed("amount_max", current.amount_max)
         )
-        values["amount_min"], values["amount_max"] = amin, amax
     if "text" in fields:
-        values["text"] = side.text_input("Recherche (nom, objet)", key=seed("text", current.text))
-    merged = geo_filters.Filters(**{**current.__dict__, **values})
-    set_filters(merged)
-    if not merged.is_default() and side.button("Réinitialiser les filtres"):
+        side.text_input("Recherche (nom, objet)", **seed("text", current.text))
+    set_filters(current)  # the URL follows the filters on every page, page switches included
+    if not current.is_default() and side.button("Réinitialiser les filtres"):
         set_filters(geo_filters.Filters())
         st.rerun()
-    return merged
+    return current
 
 
 def filtered_grants(data: Bundle, filters: geo_filters.Filters) -> gpd.GeoDataFrame:

@@ -105,60 +105,82 @@ def _wait_healthy(base_url: str, proc: subprocess.Popen, log: Path) -> None:
     raise RuntimeError(f"Streamlit ne répond pas après {STARTUP_TIMEOUT_S} s :\n{log.read_text()}")
 
 
-@pytest.fixture
-def streamlit_app(tmp_path) -> Iterator[Callable[..., str]]:
-    """Factory: start `streamlit run <script>` from the repo root, return its base URL.
+def _start_streamlit(script: str | Path, env: dict[str, str] | None, logdir: Path):
+    """Start `streamlit run <script>` from the repo root; return (process, log handle, base URL).
 
     Run from the repository root so .streamlit/config.toml (static serving) applies; `env` is
-    added to the current environment (ESS_HOME, ...). Every server is terminated at teardown.
+    added to the current environment (ESS_HOME, ...).
     """
+    script_path = Path(script)
+    if not script_path.is_absolute():
+        script_path = REPO / script_path
+    main = _launcher_for(script_path.resolve(), logdir / f"launcher_{script_path.stem}")
+    port = _free_port()
+    log = logdir / f"streamlit_{port}.log"
+    handle = log.open("w")
+    full_env = {**os.environ, "PYTHONPATH": str(REPO), **(env or {})}
+    proc = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "streamlit",
+            "run",
+            str(main),
+            "--server.headless",
+            "true",
+            "--server.port",
+            str(port),
+            "--server.address",
+            "127.0.0.1",
+            "--browser.gatherUsageStats",
+            "false",
+        ],
+        cwd=REPO,
+        env=full_env,
+        stdout=handle,
+        stderr=subprocess.STDOUT,
+    )
+    base_url = f"http://127.0.0.1:{port}"
+    try:
+        _wait_healthy(base_url, proc, log)
+    except Exception:
+        _stop(proc, handle)
+        raise
+    return proc, handle, base_url
+
+
+def _stop(proc: subprocess.Popen, handle) -> None:
+    proc.terminate()
+    try:
+        proc.wait(timeout=10)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.wait(timeout=10)
+    handle.close()
+
+
+@pytest.fixture
+def streamlit_app(tmp_path) -> Iterator[Callable[..., str]]:
+    """Factory: start `streamlit run <script>`, return its base URL; stopped at teardown."""
     started: list[tuple[subprocess.Popen, object]] = []
 
     def start(script: str | Path, env: dict[str, str] | None = None) -> str:
-        script_path = Path(script)
-        if not script_path.is_absolute():
-            script_path = REPO / script_path
-        main = _launcher_for(script_path.resolve(), tmp_path / f"launcher_{len(started)}")
-        port = _free_port()
-        log = tmp_path / f"streamlit_{port}.log"
-        handle = log.open("w")
-        full_env = {**os.environ, "PYTHONPATH": str(REPO), **(env or {})}
-        proc = subprocess.Popen(
-            [
-                sys.executable,
-                "-m",
-                "streamlit",
-                "run",
-                str(main),
-                "--server.headless",
-                "true",
-                "--server.port",
-                str(port),
-                "--server.address",
-                "127.0.0.1",
-                "--browser.gatherUsageStats",
-                "false",
-            ],
-            cwd=REPO,
-            env=full_env,
-            stdout=handle,
-            stderr=subprocess.STDOUT,
-        )
+        proc, handle, base_url = _start_streamlit(script, env, tmp_path)
         started.append((proc, handle))
-        base_url = f"http://127.0.0.1:{port}"
-        _wait_healthy(base_url, proc, log)
         return base_url
 
     yield start
-
     for proc, handle in started:
-        proc.terminate()
-        try:
-            proc.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait(timeout=10)
-        handle.close()
+        _stop(proc, handle)
+
+
+@pytest.fixture(scope="module")
+def dashboard(ess_home_browser, tmp_path_factory) -> Iterator[str]:
+    """The real dashboard (app.py) on the shared data and synthetic QPV, one server per module."""
+    logdir = tmp_path_factory.mktemp("dashboard")
+    proc, handle, base_url = _start_streamlit("app.py", {"ESS_HOME": str(ess_home_browser)}, logdir)
+    yield base_url
+    _stop(proc, handle)
 
 
 def _is_local(url: str) -> bool:
