@@ -146,7 +146,9 @@ def test_hostile_names_are_inert_in_full_html_and_in_st_folium_script():
     payload = _component_payload(m)
     for js in (html, payload["script"]):
         assert "<script>window" not in js
-        assert "49" not in js  # "{{ 7*7 }}" was not evaluated by folium's second Jinja pass
+        # "{{ 7*7 }}" survived folium's second Jinja pass unevaluated (element ids are random
+        # hex, so "49" itself may appear by chance: check the template text instead).
+        assert "7*7" in js
         assert "innerHTML" not in js
         decoded = maps.decode_points(_data_literal(js))
         assert [f["properties"]["nom"] for f in decoded["features"]] == TRICKY
