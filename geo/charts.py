@@ -1,10 +1,14 @@
 """Altair charts of grants: French labels and euro formats that do not depend on the browser.
 
+Charts draw tables that geo.indicators has already computed (``distribution``,
+``envelope_consumption``): no sum is done twice, so a chart always matches the table beside it.
+
 Two layers of French formatting, so nothing shows "12,345":
-- every chart carries a French Vega number locale (``config.locale``: decimal comma, non-breaking
-  space as thousands separator, "€" suffix), so axis labels formatted with ``$,.0f``/``,.0f`` read
-  "12 345 €";
-- tooltips show pre-computed strings (``format_eur``), exact whatever the renderer's locale.
+- every chart carries a French Vega number locale (``config.locale``: decimal comma, U+202F as
+  thousands separator and before "€", as geo.formatting), so axis labels formatted with
+  ``$,.0f``/``,.0f`` read "12 345 €";
+- tooltips show pre-computed strings (``geo.formatting.fmt_eur``), exact whatever the renderer's
+  locale.
 """
 
 from __future__ import annotations
@@ -14,15 +18,14 @@ from collections.abc import Mapping
 import altair as alt
 import pandas as pd
 
-from geo.maps import format_eur
+from geo.formatting import NNBSP, fmt_eur
 
-NBSP = "\u00a0"
 FR_LOCALE = {
     "number": {
         "decimal": ",",
-        "thousands": NBSP,
+        "thousands": NNBSP,
         "grouping": [3],
-        "currency": ["", f"{NBSP}€"],
+        "currency": ["", f"{NNBSP}€"],
     },
     "time": {
         "dateTime": "%A %e %B %Y à %X",
@@ -71,18 +74,49 @@ def _french(chart: alt.TopLevelMixin) -> alt.TopLevelMixin:
     return chart.configure(locale=FR_LOCALE).configure_axis(labelFontSize=12, titleFontSize=12)
 
 
-def bar_by(df: pd.DataFrame, category_col: str, value_col: str, title: str) -> alt.Chart:
-    """Total of `value_col` (euros) by category, horizontal bars sorted from largest."""
-    totals = (
-        df.groupby(category_col, dropna=False)[value_col]
-        .sum()
-        .reset_index()
-        .sort_values([value_col, category_col], ascending=[False, True])
-    )
-    totals[category_col] = totals[category_col].fillna("Non renseigné").astype(str)
-    totals["montant_txt"] = totals[value_col].map(format_eur)
+def _single_rows(df: pd.DataFrame, keys: list[str]) -> None:
+    """Refuse tables with several rows per key: the chart would stack them silently."""
+    duplicated = df.duplicated(subset=keys, keep=False)
+    if duplicated.any():
+        shown = ", ".join(sorted({str(v) for v in df.loc[duplicated, keys[-1]]})[:5])
+        raise ValueError(
+            f"Une ligne par {' et '.join(keys)} est attendue (table déjà agrégée, par exemple "
+            f"geo.indicators.distribution) ; valeurs répétées : {shown}."
+        )
+
+
+def _category_text(value: object) -> str:
+    """A category as text: 2021.0 (a column with a gap turns to floats) reads 2021."""
+    if value is None or (not isinstance(value, str) and pd.isna(value)):
+        return "Non renseigné"
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    return str(value)
+
+
+def bar_by(
+    totals: pd.DataFrame,
+    category_col: str,
+    value_col: str,
+    title: str,
+    *,
+    sort_by_value: bool = True,
+) -> alt.Chart:
+    """Euros by category as horizontal bars, largest first (or in the table's order).
+
+    ``totals`` has one row per category, already summed: typically
+    ``geo.indicators.distribution(grants, key).reset_index()``. ``sort_by_value=False`` keeps the
+    rows' order (years in chronological order, say). A missing category reads "Non renseigné".
+    """
+    _single_rows(totals, [category_col])
+    rows = totals[[category_col, value_col]].copy()
+    rows[value_col] = pd.to_numeric(rows[value_col], errors="coerce").fillna(0.0).astype(float)
+    if sort_by_value:
+        rows = rows.sort_values(value_col, ascending=False, kind="stable")
+    rows[category_col] = [_category_text(v) for v in rows[category_col]]
+    rows["montant_txt"] = rows[value_col].map(fmt_eur)
     chart = (
-        alt.Chart(totals, title=title)
+        alt.Chart(rows, title=title)
         .mark_bar(color=AXIS_COLORS[0])
         .encode(
             y=alt.Y(f"{category_col}:N", sort=None, title=None),
@@ -96,61 +130,30 @@ def bar_by(df: pd.DataFrame, category_col: str, value_col: str, title: str) -> a
     return _french(chart)
 
 
-def envelope_by_year(
-    consumption_df: pd.DataFrame,
-    *,
-    year_col: str = "annee",
-    committed_col: str = "montant",
-    paid_col: str = "montant_verse",
-    years: range | None = None,
-) -> pd.DataFrame:
-    """Cumulative committed and paid euros per year (grant rows or yearly rows both work).
-
-    Every year of `years` (default: first to last year present) appears, so the curve stays flat
-    through a year without grants. Long format: annee, serie, cumul, cumul_txt.
-    """
-    yearly = consumption_df.groupby(year_col)[[committed_col, paid_col]].sum()
-    if years is None:
-        years = (
-            range(int(yearly.index.min()), int(yearly.index.max()) + 1) if len(yearly) else range(0)
-        )
-    yearly = yearly.reindex(list(years), fill_value=0.0).cumsum()
-    long = pd.concat(
-        [
-            pd.DataFrame(
-                {
-                    "annee": yearly.index,
-                    "serie": "Engagé (cumul)",
-                    "cumul": yearly[committed_col].to_numpy(),
-                }
-            ),
-            pd.DataFrame(
-                {
-                    "annee": yearly.index,
-                    "serie": "Versé (cumul)",
-                    "cumul": yearly[paid_col].to_numpy(),
-                }
-            ),
-        ],
-        ignore_index=True,
-    )
-    long["cumul_txt"] = long["cumul"].map(format_eur)
-    return long
+ENVELOPE_SERIES = {"engage_cumule": "Engagé (cumul)", "verse_cumule": "Versé (cumul)"}
 
 
-def envelope_chart(
-    consumption_df: pd.DataFrame,
-    envelope_eur: float | None = None,
-    *,
-    years: range | None = None,
-) -> alt.LayerChart:
+def envelope_chart(consumption: pd.DataFrame, envelope_eur: float | None = None) -> alt.LayerChart:
     """Cumulative committed and paid amounts by year against the strategy's envelope line.
 
-    `consumption_df` has annee, montant (committed) and montant_verse (paid) columns: the grants
-    themselves or one row per year. `envelope_eur` (data/strategy.json) draws a dashed rule.
-    Committed and paid differ by line style and point shape too, not by colour alone.
+    ``consumption`` is ``geo.indicators.envelope_consumption(grants, envelope, years)`` as is
+    (indexed by ``annee``, with ``engage_cumule`` and ``verse_cumule``): every year it lists is
+    drawn, so the curve stays flat through a year without grants. ``envelope_eur``
+    (data/strategy.json) draws a dashed rule. Committed and paid differ by line style and point
+    shape too, not by colour alone.
     """
-    long = envelope_by_year(consumption_df, years=years)
+    table = consumption.reset_index() if "annee" not in consumption.columns else consumption
+    missing = [c for c in ("annee", *ENVELOPE_SERIES) if c not in table.columns]
+    if missing:
+        raise KeyError(
+            "Colonnes absentes de la consommation de l'enveloppe (attendu : la sortie de "
+            f"geo.indicators.envelope_consumption) : {', '.join(missing)}"
+        )
+    long = table.melt(
+        id_vars="annee", value_vars=list(ENVELOPE_SERIES), var_name="serie", value_name="cumul"
+    )
+    long["serie"] = long["serie"].map(ENVELOPE_SERIES)
+    long["cumul_txt"] = long["cumul"].map(fmt_eur)
     base = alt.Chart(long).encode(
         x=alt.X("annee:O", title="Année", axis=alt.Axis(labelAngle=0)),
         y=alt.Y("cumul:Q", title="Montant cumulé", axis=alt.Axis(format=EURO_AXIS)),
@@ -170,7 +173,7 @@ def envelope_chart(
     )
     layers = [base.mark_line(), base.mark_point(filled=True, size=60)]
     if envelope_eur is not None:
-        rule = pd.DataFrame({"enveloppe": [float(envelope_eur)], "txt": [format_eur(envelope_eur)]})
+        rule = pd.DataFrame({"enveloppe": [float(envelope_eur)], "txt": [fmt_eur(envelope_eur)]})
         line = (
             alt.Chart(rule)
             .mark_rule(color="#D55E00", strokeDash=[2, 2], size=2)
@@ -185,7 +188,7 @@ def envelope_chart(
             .encode(
                 y="enveloppe:Q",
                 x=alt.value(0),
-                text=alt.value(f"Enveloppe : {format_eur(envelope_eur)}"),
+                text=alt.value(f"Enveloppe : {fmt_eur(envelope_eur)}"),
             )
         )
         layers += [line, label]
@@ -193,25 +196,45 @@ def envelope_chart(
     return _french(chart)
 
 
+def _axis_label(axis: object, labels: Mapping[int, str]) -> str:
+    """'Axe 1 – Financer' for 1; other keys (the 'not located' group) as they are."""
+    try:
+        number = int(axis)
+    except (TypeError, ValueError):
+        return str(axis)
+    return f"Axe {number} – {labels[number]}" if number in labels else f"Axe {number}"
+
+
+def _axis_order(axis: object) -> float:
+    """Axes by number; anything else (the 'not located' group) last."""
+    try:
+        return float(int(axis))
+    except (TypeError, ValueError):
+        return float("inf")
+
+
 def stacked_by_axis(
-    df: pd.DataFrame,
+    totals: pd.DataFrame,
     axis_labels: Mapping[int, str] | None = None,
     *,
     year_col: str = "annee",
     axis_col: str = "axe",
-    value_col: str = "montant",
+    value_col: str = "montant_engage",
 ) -> alt.Chart:
-    """Euros per year stacked by strategy axis ("Axe 1 – Financer" with `axis_labels`)."""
-    totals = df.groupby([year_col, axis_col])[value_col].sum().reset_index()
+    """Euros per year stacked by strategy axis ("Axe 1 – Financer" with `axis_labels`).
+
+    ``totals`` has one row per (year, axis), already summed: typically
+    ``geo.indicators.distribution(grants, ["annee", "axe"]).reset_index()``.
+    """
+    _single_rows(totals, [year_col, axis_col])
     labels = dict(axis_labels or {})
-    totals["axe_label"] = [
-        f"Axe {int(a)} – {labels[int(a)]}" if int(a) in labels else f"Axe {int(a)}"
-        for a in totals[axis_col]
-    ]
-    totals["montant_txt"] = totals[value_col].map(format_eur)
-    order = sorted(totals["axe_label"].unique(), key=lambda s: int(s.split()[1]))
+    rows = totals[[year_col, axis_col, value_col]].copy()
+    rows["axe_label"] = [_axis_label(a, labels) for a in rows[axis_col]]
+    rows["ordre"] = [_axis_order(a) for a in rows[axis_col]]
+    rows["montant_txt"] = rows[value_col].map(fmt_eur)
+    order = list(dict.fromkeys(rows.sort_values("ordre", kind="stable")["axe_label"]))
     chart = (
-        alt.Chart(totals, title="Montants par année et par axe")
+        alt.Chart(rows, title="Montants par année et par axe")
         .mark_bar()
         .encode(
             x=alt.X(f"{year_col}:O", title="Année", axis=alt.Axis(labelAngle=0)),
@@ -225,7 +248,7 @@ def stacked_by_axis(
                 scale=alt.Scale(domain=order, range=AXIS_COLORS[: len(order)]),
                 legend=alt.Legend(orient="bottom", columns=2),
             ),
-            order=alt.Order(f"{axis_col}:Q"),
+            order=alt.Order("ordre:Q"),
             tooltip=[
                 alt.Tooltip(f"{year_col}:O", title="Année"),
                 alt.Tooltip("axe_label:N", title="Axe"),

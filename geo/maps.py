@@ -28,6 +28,7 @@ from folium.map import Layer
 from folium.template import Template
 
 from geo.crs import COMPUTE_CRS, DISPLAY_CRS
+from geo.formatting import fmt_date, fmt_eur, fmt_number
 
 # --------------------------------------------------------------------------------------------------
 # Assets served by the app (static/vendor) instead of public CDNs
@@ -114,24 +115,8 @@ class LocalMap(folium.Map):
 
 
 # --------------------------------------------------------------------------------------------------
-# French formats
+# Popup texts (French formats from geo.formatting)
 # --------------------------------------------------------------------------------------------------
-
-NBSP = "\u00a0"  # thousands separator: a non-breaking space keeps "12 345 €" on one line
-
-
-def format_number(value: float | int | None, decimals: int = 0) -> str:
-    """12345.678 -> '12 345,68' (French grouping and decimal comma); '' for missing values."""
-    if value is None or (isinstance(value, float) and math.isnan(value)):
-        return ""
-    text = f"{float(value):,.{decimals}f}"
-    return text.replace(",", NBSP).replace(".", ",")
-
-
-def format_eur(value: float | int | None, decimals: int = 0) -> str:
-    """12345.6 -> '12 346 €'; '' for missing values."""
-    text = format_number(value, decimals)
-    return f"{text}{NBSP}€" if text else ""
 
 
 def _display_text(value: Any) -> str | None:
@@ -145,12 +130,12 @@ def _display_text(value: Any) -> str | None:
     if isinstance(value, bool | np.bool_):
         return "oui" if value else "non"
     if isinstance(value, int | np.integer):
-        return format_number(int(value))
+        return fmt_number(int(value))
     if isinstance(value, float | np.floating):
         value = float(value)
-        return format_number(value, 0 if value.is_integer() else 2)
+        return fmt_number(value, 0 if value.is_integer() else 2)
     if isinstance(value, pd.Timestamp):
-        return value.strftime("%d/%m/%Y")
+        return fmt_date(value)
     text = str(value)
     return text if text else None
 
@@ -523,7 +508,8 @@ def points_layer(
     """Points as one GeoJSON layer (clustered or not) with an escaped popup and tooltip.
 
     `popup_fields` maps column -> French label; values are shown as text (numbers in French format:
-    pre-format amounts, e.g. with format_eur, to show a unit). Only these columns are sent.
+    pre-format amounts, e.g. with geo.formatting.fmt_eur, to show a unit). Only these columns are
+    sent.
     """
     columns = list(dict.fromkeys([*popup_fields, *([tooltip_field] if tooltip_field else [])]))
     prepared = display_geometries(gdf, columns)
@@ -615,19 +601,20 @@ def class_labels(bins: Sequence[float]) -> list[str]:
     labels = []
     for lo, hi in zip(bins[:-1], bins[1:], strict=True):
         if math.isinf(hi):
-            labels.append(f"plus de {format_eur(lo)}")
+            labels.append(f"plus de {fmt_eur(lo)}")
         elif lo <= 0:
-            labels.append(f"jusqu'à {format_eur(hi)}")
+            labels.append(f"jusqu'à {fmt_eur(hi)}")
         else:
-            labels.append(f"{format_number(lo)} à {format_eur(hi)}")
+            labels.append(f"{fmt_number(lo)} à {fmt_eur(hi)}")
     return labels
 
 
-def classify(values: pd.Series, bins: Sequence[float]) -> pd.Series:
+def class_index(values: pd.Series, bins: Sequence[float]) -> pd.Series:
     """Class index 1..n for values in (bins[i-1], bins[i]]; 0 for missing or zero ('no project').
 
-    Values above the last edge go to the last class, values at or below the first edge (but
-    positive) to the first one.
+    Which class each area falls in, given edges (e.g. from geo.indicators.classify, which computes
+    the edges and labels). Values above the last edge go to the last class, values at or below the
+    first edge (but positive) to the first one.
     """
     edges = list(bins)
     if len(edges) < 2 or any(b >= a for a, b in zip(edges[1:], edges[:-1], strict=True)):
@@ -663,10 +650,10 @@ def choropleth_layer(
     palette = sequential_palette(n)
     extra = dict(tooltip_fields or {})
     prepared = display_geometries(gdf, list(dict.fromkeys([*extra, value_col])))
-    classes = classify(prepared[value_col], bins)
+    classes = class_index(prepared[value_col], bins)
     prepared = prepared.assign(
         valeur=[
-            format_eur(v) if c else NO_DATA_LABEL
+            fmt_eur(v) if c else NO_DATA_LABEL
             for v, c in zip(prepared[value_col], classes, strict=True)
         ],
         classe=[labels[c - 1] if c else NO_DATA_LABEL for c in classes],
@@ -746,7 +733,7 @@ def aggregate_by_location(
         ~several, grouped["noms"].map(lambda n: f"{n} bénéficiaires")
     )
     grouped["resume"] = [
-        f"{n} subvention{'s' if n > 1 else ''}, {format_eur(t)}"
+        f"{n} subvention{'s' if n > 1 else ''}, {fmt_eur(t)}"
         for n, t in zip(grouped["nb_subventions"], grouped["montant_total"], strict=True)
     ]
     return gpd.GeoDataFrame(

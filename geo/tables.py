@@ -118,3 +118,16 @@ def land_table(land: pd.DataFrame, structures: pd.DataFrame | None = None) -> pd
             ).to_numpy(),
         }
     )
+
+
+def location_table(points: pd.DataFrame) -> pd.DataFrame:
+    """The map's points as rows: one per place, with its grants and their total."""
+    return pd.DataFrame(
+        {
+            "Bénéficiaire(s)": points["nom"].astype(str).to_numpy(),
+            "Subventions": points["nb_subventions"].map(fmt_int).to_numpy(),
+            "Montant total": points["montant_total"].map(fmt_eur).to_numpy(),
+            "Longitude": points.geometry.x.round(5).to_numpy(),
+            "Latitude": points.geometry.y.round(5).to_numpy(),
+        }
+    )

@@ -1,9 +1,12 @@
-"""Import one of the City's files: read, map columns, validate, optionally geocode, then store.
+"""Import one of the City's files: read, map columns, validate, optionally enrich, then store.
 
-An import replaces the stored dataset of its kind (grants, structures or land) with the accepted
-rows of the file; `loaders.store.undo_last` brings the previous one back. A file whose rows are all
-rejected leaves the store unchanged. The report says, in French, what was read, what was accepted,
-what was rejected and why (row and column), and what was normalised on the way.
+Optional steps, in this order, on the accepted rows: SIRENE enrichment of structures (ESS flag,
+legal form, position and diffusion status from their SIRET), then geocoding of the addresses still
+without coordinates. An import replaces the stored dataset of its kind (grants, structures or
+land) with the accepted rows of the file; `loaders.store.undo_last` brings the previous one back. A
+file whose rows are all rejected leaves the store unchanged. The report says, in French, what was
+read, what was accepted, what was rejected and why (row and column), and what was normalised on
+the way.
 """
 
 from __future__ import annotations
@@ -11,6 +14,7 @@ from __future__ import annotations
 import csv
 import hashlib
 import io
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -159,14 +163,24 @@ def import_file(
     mapping: dict[str, str | None] | str | None = None,
     dry_run: bool = False,
     geocode: bool = False,
+    sirene: bool = False,
+    sirene_base_url: str | None = None,
     sheet: str | None = None,
     file_name: str | None = None,
 ) -> ImportReport:
     """Import a CSV/XLSX file (or a GeoJSON/GeoPackage for land) of `kind` into the local store.
 
     `mapping` is a saved mapping name or {source column: canonical column or None}; columns it does
-    not cover are recognised automatically. With `dry_run` nothing is written. With `geocode`,
-    rows without coordinates go through `loaders.geocode.geocode_missing` before being stored.
+    not cover are recognised automatically. With `dry_run` nothing is written.
+
+    With `sirene` (structures only; other kinds get a warning), accepted rows go through
+    `loaders.sirene.enrich_sirets`: gaps in est_ess, forme_juridique, lat/lon and statut_diffusion
+    are filled from API Recherche d'entreprises; `sirene_base_url` points it at another host (a
+    mirror, or a local server in tests; default: the public API). Rows that turn out "P" stay in
+    the store and in the counts; loaders.datasets hides them. With `geocode`, rows without
+    coordinates then go through `loaders.geocode.geocode_missing`, "P" rows excepted (they are
+    never shown, so their address is not sent). Network trouble in either step only adds warnings.
+
     Raises ImportFileError (French) when the file cannot be read at all; malformed rows are
     rejects, never dropped: read = accepted + rejected.
     """
@@ -201,6 +215,22 @@ def import_file(
     if read != len(accepted) + rejected:  # pragma: no cover - guaranteed by validate()
         raise AssertionError("read != accepted + rejected")
 
+    notes = list(raw.notes)
+    if sirene and len(accepted):
+        if kind == "structures":
+            accepted, sirene_warnings, sirene_note = _enrich_from_sirene(accepted, sirene_base_url)
+            warnings.extend(sirene_warnings)
+            notes.append(sirene_note)
+        else:
+            warnings.append(
+                {
+                    "row": None,
+                    "column": "",
+                    "message": "enrichissement SIRENE non appliqué : il ne concerne que les "
+                    "structures",
+                }
+            )
+
     if geocode and len(accepted):
         try:
             from loaders.geocode import geocode_missing
@@ -213,8 +243,16 @@ def import_file(
                 }
             )
         else:
-            # Same rows back, with lat/lon filled where the address was found.
-            accepted, geo_warnings = geocode_missing(accepted)
+            private = _is_private(accepted)
+            if private.all():
+                geo_warnings: list = []
+            elif private.any():
+                # "P" rows are never shown: their address is not sent to the geocoder.
+                located, geo_warnings = geocode_missing(accepted.loc[~private])
+                accepted = pd.concat([located, accepted.loc[private]]).loc[accepted.index]
+            else:
+                # Same rows back, with lat/lon filled where the address was found.
+                accepted, geo_warnings = geocode_missing(accepted)
             warnings.extend(
                 w if isinstance(w, dict) else {"row": None, "column": "adresse", "message": str(w)}
                 for w in geo_warnings
@@ -234,7 +272,7 @@ def import_file(
         scdl_version=version,
         mapping=used,
         ignored_columns=ignored,
-        notes=list(raw.notes),
+        notes=notes,
         dry_run=dry_run,
         source_frame=raw.frame,
         malformed=raw.malformed,
@@ -257,6 +295,63 @@ def import_file(
         )
         report.stored = True
     return report
+
+
+_SIRET_AT_START = re.compile(r"SIRET (\d{14})\b")
+_SIRENE_COLUMNS = ("est_ess", "forme_juridique", "lat", "lon", "statut_diffusion")
+
+
+def _is_private(df: pd.DataFrame) -> pd.Series:
+    """Rows with SIRENE diffusion status "P" (never shown, see loaders.datasets)."""
+    if "statut_diffusion" not in df.columns:
+        return pd.Series(False, index=df.index)
+    status = df["statut_diffusion"].astype("string").str.strip().str.upper()
+    return status.eq("P").fillna(False).astype(bool)
+
+
+def _enrich_from_sirene(
+    accepted: pd.DataFrame, base_url: str | None
+) -> tuple[pd.DataFrame, list[dict], str]:
+    """Structures completed from their SIRET, their warnings as {row, column, message}, a note.
+
+    enrich_sirets speaks per SIRET ("SIRET 123… : …"); SIRETs are unique among accepted rows, so
+    each such warning is pinned to its row. Service-wide warnings keep row None.
+    """
+    from loaders.sirene import enrich_sirets
+
+    enriched, messages = enrich_sirets(accepted, base_url=base_url)
+    enriched["est_ess"] = enriched["est_ess"].astype("boolean")  # model dtype, as validated
+
+    rows_by_siret: dict[str, list[int]] = {}
+    for row, siret in accepted["siret"].items():
+        if isinstance(siret, str):
+            rows_by_siret.setdefault(siret, []).append(int(row))
+    warnings = []
+    for message in messages:
+        match = _SIRET_AT_START.match(message)
+        rows = rows_by_siret.get(match.group(1), []) if match else []
+        warnings.append(
+            {
+                "row": rows[0] if len(rows) == 1 else None,
+                "column": "est_ess" if "ESS France" in message else "siret",
+                "message": message,
+            }
+        )
+
+    before = accepted[list(_SIRENE_COLUMNS)].isna().to_numpy()
+    after = enriched[list(_SIRENE_COLUMNS)].isna().to_numpy()
+    completed = int((before & ~after).any(axis=1).sum())
+    private = int(_is_private(enriched).sum())
+    note = (
+        f"Enrichissement SIRENE (API Recherche d'entreprises) : {completed} structure(s) "
+        f"complétée(s) sur {len(enriched)}."
+    )
+    if private:
+        note += (
+            f" {private} structure(s) en diffusion partielle (statut P) : conservée(s) mais "
+            "jamais affichée(s) ni exportée(s)."
+        )
+    return enriched, warnings, note
 
 
 _FORMULA_START = ("=", "+", "@", "\t", "\r")

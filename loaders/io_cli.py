@@ -1,5 +1,9 @@
 """Command-line import, undo and export of the City's datasets (`python -m loaders import ...`).
 
+`import --geocode` locates addresses without coordinates (national address base); `import
+--sirene` completes structures from their SIRET through API Recherche d'entreprises (both need the
+network; without it the import still succeeds, with warnings).
+
 Exit codes: 0 done (an import whose rows were all rejected still exits 0: the file was read and
 the report says why), 1 nothing to undo, 2 the file, mapping or option could not be used (French
 message on stderr).
@@ -18,7 +22,13 @@ FORMATS = ("scdl", "csv", "xlsx", "geojson", "gpkg")
 
 def register(subparsers: argparse._SubParsersAction) -> None:
     """Add the `import`, `undo` and `export` subcommands; each sets `func(args) -> exit code`."""
-    p = subparsers.add_parser("import", help="importer un fichier de la Ville (CSV, XLSX, GeoJSON)")
+    p = subparsers.add_parser(
+        "import",
+        help="importer un fichier de la Ville (CSV, XLSX, GeoJSON)",
+        description="Importe un fichier de la Ville (CSV, XLSX, GeoJSON pour le foncier) : "
+        "contrôle des lignes, puis, sur demande, enrichissement SIRENE des structures et "
+        "géocodage des adresses, avant enregistrement (annulable avec « undo »).",
+    )
     p.add_argument("file", metavar="FICHIER", help="fichier à importer")
     p.add_argument("--kind", required=True, choices=KINDS, help="type de données")
     p.add_argument("--dry-run", action="store_true", help="vérifier sans rien enregistrer")
@@ -26,7 +36,18 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--rejects", metavar="CHEMIN", help="écrire les lignes rejetées (CSV Excel)")
     p.add_argument("--mapping", metavar="NOM", help="correspondance de colonnes enregistrée")
     p.add_argument("--sheet", metavar="FEUILLE", help="feuille du classeur Excel")
-    p.add_argument("--geocode", action="store_true", help="géocoder les adresses sans coordonnées")
+    p.add_argument(
+        "--sirene",
+        action="store_true",
+        help="structures seulement : compléter ESS, forme juridique, position et statut de "
+        "diffusion depuis le SIRET (API Recherche d'entreprises, accès Internet requis)",
+    )
+    p.add_argument(
+        "--geocode",
+        action="store_true",
+        help="géocoder les adresses sans coordonnées (Base adresse nationale, accès Internet "
+        "requis)",
+    )
     p.set_defaults(func=cmd_import)
 
     p = subparsers.add_parser("undo", help="annuler le dernier import")
@@ -53,6 +74,8 @@ def cmd_import(args: argparse.Namespace) -> int:
     from loaders.readers_tabular import ImportFileError
     from loaders.store import StoreError
 
+    if args.sirene and args.kind != "structures":
+        return _error("l'option --sirene ne s'applique qu'aux structures (--kind structures)")
     if not Path(args.file).is_file():
         return _error(f"fichier introuvable : « {args.file} »")
     try:
@@ -62,6 +85,7 @@ def cmd_import(args: argparse.Namespace) -> int:
             mapping=args.mapping,
             dry_run=args.dry_run,
             geocode=args.geocode,
+            sirene=args.sirene,
             sheet=args.sheet,
         )
     except (ImportFileError, MappingError, StoreError) as exc:

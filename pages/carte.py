@@ -48,13 +48,17 @@ establishments = data.layer("ess_establishments") if "establishments" in extras 
 if "establishments" in extras and establishments is None:
     shared.missing_layer("ess_establishments", data)
 other_qpv = "qpv_2015" if qpv_choice == "qpv_2024" else "qpv_2024"
-m = funded_map(
-    grants,
-    data.layers,
-    structures=data.data.structures if mode == "structures" else None,
-    land=data.data.land if "land" in extras else None,
-    establishments=establishments,
-    show_qpv=(qpv_choice, other_qpv),
+m = shared.memo(
+    "carte_map",
+    (data.token, tuple(shared.filter_params(filters)), mode, qpv_choice, tuple(extras)),
+    lambda: funded_map(
+        grants,
+        data.layers,
+        structures=data.data.structures if mode == "structures" else None,
+        land=data.data.land if "land" in extras else None,
+        establishments=establishments,
+        show_qpv=(qpv_choice, other_qpv),
+    ),
 )
 st_folium(m, height=560, use_container_width=True, returned_objects=[], key="carte_map")
 

@@ -5,6 +5,7 @@ import streamlit as st
 
 from geo.formatting import fmt_date, fmt_int
 from loaders import config
+from loaders.export import ExportError, export_dataset
 from loaders.layers import fetch_layer
 from pages import shared
 
@@ -62,6 +63,39 @@ if len(conflicts):
     st.dataframe(conflicts, hide_index=True, use_container_width=True, key="conflicts_table")
 else:
     st.success("Aucun désaccord entre code postal et commune.")
+
+st.subheader("Exporter les données")
+kinds = {"grants": "Subventions", "structures": "Structures", "land": "Sites fonciers"}
+formats = {
+    "csv": "CSV pour Excel",
+    "xlsx": "Classeur Excel (XLSX)",
+    "geojson": "GeoJSON",
+    "gpkg": "GeoPackage",
+    "scdl": "SCDL subventions 2.1.1 (publication open data)",
+}
+e1, e2 = st.columns(2)
+kind = e1.selectbox("Jeu de données", list(kinds), format_func=kinds.get, key="export_kind")
+fmt = e2.selectbox("Format", list(formats), format_func=formats.get, key="export_format")
+if st.button("Préparer le fichier", key="export_prepare"):
+    frame = {"grants": data.data.grants, "structures": data.data.structures, "land": data.data.land}
+    try:
+        payload = export_dataset(
+            frame[kind],
+            kind,
+            fmt,
+            demo=data.demo,
+            sources=shared.sources_records(data, list(shared.LAYER_LABELS)),
+        )
+    except (ExportError, ValueError) as exc:
+        st.error(str(exc))
+    else:
+        suffix = {"scdl": "csv"}.get(fmt, fmt)
+        st.download_button(
+            f"Télécharger ({formats[fmt]})",
+            payload,
+            file_name=f"{kinds[kind].lower().replace(' ', '_')}.{suffix}",
+            key="export_download",
+        )
 
 st.subheader("La stratégie ESS 2021-2026")
 strategy = config.strategy()

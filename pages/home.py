@@ -5,7 +5,8 @@ from streamlit_folium import st_folium
 
 from geo.formatting import fmt_eur, fmt_int, fmt_pct
 from geo.indicators import key_figures
-from geo.pagemaps import funded_map
+from geo.pagemaps import funded_map, grants_points
+from geo.tables import location_table
 from loaders import config
 from pages import shared
 
@@ -34,11 +35,15 @@ c2.metric("Montant versé", fmt_eur(figures["montant_verse"]))
 c2.caption(f"{fmt_pct(figures['part_enveloppe_versee'])} de l'enveloppe")
 c3.metric("Structures financées", fmt_int(figures["structures_financees"]))
 c3.caption(f"{fmt_int(figures['projets'])} projets financés")
-c4.metric("Part des montants dans un QPV", fmt_pct(figures["part_montant_dans_qpv"]))
-c4.caption(
-    f"{fmt_pct(figures['part_montant_pres_qpv'])} dans un QPV ou à moins de "
-    f"{fmt_int(config.qpv_buffer_m())} m"
-)
+if qpv is not None:
+    c4.metric("Part des montants dans un QPV", fmt_pct(figures["part_montant_dans_qpv"]))
+    c4.caption(
+        f"{fmt_pct(figures['part_montant_pres_qpv'])} dans un QPV ou à moins de "
+        f"{fmt_int(config.qpv_buffer_m())}\u202fm"
+    )
+else:
+    c4.metric("Part des montants dans un QPV", "—")
+    c4.caption(f"Périmètres des QPV (liste {qpv_name[-4:]}) non chargés")
 if qpv is not None:
     st.caption(
         f"**{fmt_int(figures['nb_qpv_avec_projet'])} QPV sur {fmt_int(figures['nb_qpv'])}** "
@@ -61,10 +66,21 @@ if missing:
         )
 
 st.subheader("Carte des subventions")
-m = funded_map(grants, data.layers, show_qpv=(qpv_name,))
+m = shared.memo(
+    "home_map",
+    (data.token, tuple(shared.filter_params(filters)), qpv_name),
+    lambda: funded_map(grants, data.layers, show_qpv=(qpv_name,)),
+)
 st_folium(m, height=420, use_container_width=True, returned_objects=[], key="home_map")
 st.caption(
     f"{fmt_int(len(grants))} subventions affichées, regroupées par lieu. "
-    "Le détail et le tableau équivalent sont sur la page « Carte des structures financées »."
+    "Le détail par subvention est sur la page « Carte des structures financées »."
 )
+with st.expander("Tableau équivalent à la carte"):
+    st.dataframe(
+        location_table(grants_points(grants)),
+        hide_index=True,
+        use_container_width=True,
+        key="home_table",
+    )
 shared.sources_footer(data, ["communes", "quartiers", qpv_name])

@@ -8,6 +8,7 @@ from __future__ import annotations
 import hmac
 import os
 import tempfile
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -61,6 +62,7 @@ class Bundle:
     metas: dict[str, LayerMeta]
     datasets: Datasets
     data: Enriched
+    token: str  # changes whenever a cached layer or the store changes on disk
 
     @property
     def demo(self) -> bool:
@@ -77,7 +79,26 @@ def _load_bundle(token: str) -> Bundle:
     layers = {name: gdf for name, (gdf, _) in loaded.items()}
     metas = {name: meta for name, (_, meta) in loaded.items()}
     datasets = load_datasets()
-    return Bundle(layers, metas, datasets, enriched(datasets, loaded))
+    return Bundle(layers, metas, datasets, enriched(datasets, loaded), token)
+
+
+@st.cache_resource(max_entries=64, show_spinner=False)
+def _memo(name: str, key: tuple, _build: Callable[[], object]) -> object:
+    return _build()
+
+
+def memo(name: str, key: tuple, build: Callable[[], object]) -> object:
+    """Builds a map (or any costly object) once per data version and view, not on every rerun.
+
+    `key` must identify everything the object depends on: the enrichment key, the filters'
+    URL form and the page options.
+    """
+    return _memo(name, key, build)
+
+
+def filter_params(filters: geo_filters.Filters) -> list[tuple[str, str]]:
+    """The filters as a sorted, hashable list, for cache keys."""
+    return sorted(geo_filters.to_query_params(filters).items())
 
 
 def bundle() -> Bundle:

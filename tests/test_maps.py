@@ -11,6 +11,7 @@ import pytest
 from shapely.geometry import LineString, Point, Polygon, box
 
 from geo import maps
+from geo.formatting import NNBSP as S
 from tests.conftest import REPO
 
 HOSTILE = "<script>window.pwned=1</script>{{ x }}"
@@ -43,10 +44,25 @@ def _data_literal(js: str) -> dict:
     return json.loads(match.group(1))
 
 
-def test_format_french_numbers():
-    assert maps.format_number(12345.678, 2) == "12\u00a0345,68"
-    assert maps.format_eur(700000) == "700\u00a0000\u00a0€"
-    assert maps.format_eur(float("nan")) == ""
+def test_popup_texts_use_the_shared_french_formats():
+    # Numbers, dates and booleans reach the popup as geo.formatting writes them (U+202F).
+    gdf = gpd.GeoDataFrame(
+        {
+            "montant": [12345.678, 700000.0, None],
+            "nb": [1234, 5, 6],
+            "date": pd.to_datetime(["2021-06-23", None, "2024-01-02"]),
+            "ess": [True, False, True],
+        },
+        geometry=[Point(3.05, 50.63), Point(3.06, 50.63), Point(3.07, 50.63)],
+        crs=4326,
+    )
+    fc = maps.decode_points(maps.encode_points(gdf, ["montant", "nb", "date", "ess"]))
+    assert [f["properties"] for f in fc["features"]] == [
+        {"montant": f"12{S}345,68", "nb": f"1{S}234", "date": "23/06/2021", "ess": "oui"},
+        {"montant": f"700{S}000", "nb": "5", "date": None, "ess": "non"},
+        {"montant": None, "nb": "6", "date": "02/01/2024", "ess": "oui"},
+    ]
+    assert not hasattr(maps, "format_eur") and not hasattr(maps, "format_number")
 
 
 def test_display_geometries_simplifies_in_metres_and_rounds():
@@ -170,16 +186,24 @@ def test_polygons_layer_keeps_only_tooltip_fields():
     assert layer.get_bounds() == [[50.6, 3.0], [50.61, 3.01]]
 
 
-def test_classify_and_class_labels():
+def test_class_index_and_class_labels():
     values = pd.Series([None, 0.0, 1.0, 10000.0, 10000.01, 50000.0, 2e6])
-    assert maps.classify(values, [0, 10000, 50000, float("inf")]).tolist() == [0, 0, 1, 1, 2, 2, 3]
+    assert maps.class_index(values, [0, 10000, 50000, float("inf")]).tolist() == [
+        0,
+        0,
+        1,
+        1,
+        2,
+        2,
+        3,
+    ]
     assert maps.class_labels([0, 10000, 50000, float("inf")]) == [
-        "jusqu'à 10\u00a0000\u00a0€",
-        "10\u00a0000 à 50\u00a0000\u00a0€",
-        "plus de 50\u00a0000\u00a0€",
+        f"jusqu'à 10{S}000{S}€",
+        f"10{S}000 à 50{S}000{S}€",
+        f"plus de 50{S}000{S}€",
     ]
     with pytest.raises(ValueError):
-        maps.classify(values, [10, 5])
+        maps.class_index(values, [10, 5])
 
 
 def test_choropleth_styles_tooltips_and_legend():
@@ -201,8 +225,8 @@ def test_choropleth_styles_tooltips_and_legend():
     assert [p["_k"] for p in props] == [0, 1, 3]
     assert [p["valeur"] for p in props] == [
         "Aucun projet",
-        "5\u00a0000\u00a0€",
-        "60\u00a0000\u00a0€",
+        f"5{S}000{S}€",
+        f"60{S}000{S}€",
     ]
     assert [p["classe"] for p in props] == ["Aucun projet", "petit", "grand"]
     styles = json.loads(layer.styles_js)
@@ -231,47 +255,10 @@ def test_aggregate_by_location_counts_and_sums():
     assert out["nb_subventions"].tolist() == [3, 1]
     assert out["montant_total"].tolist() == [3800.0, 50.0]
     assert out["nom"].tolist() == ["2 bénéficiaires", "C"]
-    assert out["resume"].tolist() == ["3 subventions, 3\u00a0800\u00a0€", "1 subvention, 50\u00a0€"]
+    assert out["resume"].tolist() == [f"3 subventions, 3{S}800{S}€", f"1 subvention, 50{S}€"]
 
 
 def test_points_layer_refuses_lines():
     gdf = gpd.GeoDataFrame({"nom": ["l"]}, geometry=[LineString([(3, 50), (3.1, 50.1)])], crs=4326)
     with pytest.raises(ValueError, match="uniquement des points"):
         maps.points_layer(gdf, name="L", popup_fields={"nom": "Nom"})
-
-
-def test_charts_speak_french():
-    from geo import charts
-
-    grants = pd.DataFrame(
-        {
-            "annee": [2021, 2021, 2023],
-            "axe": [1, 2, 1],
-            "montant": [1000.0, 2500.0, 40000.0],
-            "montant_verse": [1000.0, 0.0, 20000.0],
-            "forme": ["Association", "SCOP", None],
-        }
-    )
-    cumul = charts.envelope_by_year(grants, years=range(2021, 2025))
-    engaged = cumul[cumul["serie"] == "Engagé (cumul)"]
-    assert engaged["annee"].tolist() == [2021, 2022, 2023, 2024]
-    assert engaged["cumul"].tolist() == [3500.0, 3500.0, 43500.0, 43500.0]
-    paid = cumul[cumul["serie"] == "Versé (cumul)"]
-    assert paid["cumul_txt"].tolist()[-1] == "21\u00a0000\u00a0€"
-
-    spec = charts.envelope_chart(grants, 700000).to_dict()
-    assert spec["config"]["locale"]["number"]["decimal"] == ","
-    rule = next(layer for layer in spec["layer"] if layer["mark"]["type"] == "rule")
-    assert spec["datasets"][rule["data"]["name"]][0]["txt"] == "700\u00a0000\u00a0€"
-
-    bars = charts.bar_by(grants, "forme", "montant", "Par forme").to_dict()
-    rows = next(iter(bars["datasets"].values()))
-    assert [(r["forme"], r["montant_txt"]) for r in rows] == [
-        ("Non renseigné", "40\u00a0000\u00a0€"),
-        ("SCOP", "2\u00a0500\u00a0€"),
-        ("Association", "1\u00a0000\u00a0€"),
-    ]
-
-    stacked = charts.stacked_by_axis(grants, {1: "Financer", 2: "Accompagner"}).to_dict()
-    labels = {r["axe_label"] for r in next(iter(stacked["datasets"].values()))}
-    assert labels == {"Axe 1 – Financer", "Axe 2 – Accompagner"}

@@ -59,3 +59,22 @@ def test_imported_grants_replace_the_demo_on_the_map(page, fresh_dashboard, tmp_
     assert leaflet_features(map_frame(page))["points"] == 2
     screenshot(page, "carte_apres_import")
     assert_clean(page)
+
+
+def test_a_real_scdl_file_is_checked_on_the_page_with_every_row_accounted_for(
+    page, fresh_dashboard, shared_data
+):
+    """The Roques 2017 SCDL file (69 rows): all outside 2021-2026, so all reported, none lost."""
+    real = shared_data / "activity" / "subventions_real_commune-roques-31_datalocale_2017.csv"
+    open_page(page, f"{fresh_dashboard}/importer")
+    page.locator('input[type="file"]').first.set_input_files(str(real))
+    wait_for_app(page)
+    page.get_by_role("button", name="Vérifier sans enregistrer").click()
+    page.wait_for_timeout(500)
+    wait_for_app(page)
+    body = page.locator("body").inner_text()
+    assert "69 ligne(s) lue(s), 0 acceptée(s), 69 rejetée(s)" in body
+    assert "Simulation : rien n'a été enregistré." in body
+    assert "Conformité au schéma SCDL" in body
+    screenshot(page, "importer_scdl_reel")
+    assert_clean(page)
