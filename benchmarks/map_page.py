@@ -245,6 +245,8 @@ def main() -> None:
     parser.add_argument("--runs", type=int, default=3)
     parser.add_argument("--naive-runs", type=int, default=1)
     args = parser.parse_args()
+    if args.runs < 1 or args.naive_runs < 1:
+        parser.error("--runs et --naive-runs doivent valoir au moins 1")
 
     data = build_dataset()
     layers = data["layers"]

@@ -67,6 +67,12 @@ def add_reference_layers(
             ).add_to(m)
 
 
+def as_points(gdf: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
+    """Parcels shown as a marker at a point inside them, so one point layer holds every site."""
+    located = gdf[gdf.geometry.notna() & ~gdf.geometry.is_empty]
+    return located.set_geometry(located.geometry.representative_point())
+
+
 def grants_points(grants: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
     """Grants grouped per location, with a one-line French summary for the popup."""
     located = grants[grants.geometry.notna() & ~grants.geometry.is_empty]
@@ -119,7 +125,7 @@ def funded_map(
         ).add_to(m)
     if land is not None and len(land):
         points_layer(
-            land,
+            as_points(land),
             name="Sites fonciers",
             popup_fields={"nom": "Site", "type": "Type", "statut": "Statut"},
             tooltip_field="nom",

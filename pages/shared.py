@@ -5,6 +5,7 @@ Pages stay thin: they call `bundle()`, `filters_sidebar()`, a `geo/` function, t
 
 from __future__ import annotations
 
+import copy
 import hmac
 import os
 import tempfile
@@ -88,12 +89,13 @@ def _memo(name: str, key: tuple, _build: Callable[[], object]) -> object:
 
 
 def memo(name: str, key: tuple, build: Callable[[], object]) -> object:
-    """Builds a map (or any costly object) once per data version and view, not on every rerun.
+    """Builds a map once per data version and view, not on every rerun; returns a copy of it.
 
-    `key` must identify everything the object depends on: the enrichment key, the filters'
-    URL form and the page options.
+    `key` must identify everything the map depends on: the data token, the filters' URL form and
+    the page options. st_folium alters the map it renders, so each run gets its own deep copy
+    (about 2 ms) and the cached original stays pristine.
     """
-    return _memo(name, key, build)
+    return copy.deepcopy(_memo(name, key, build))
 
 
 def filter_params(filters: geo_filters.Filters) -> list[tuple[str, str]]:

@@ -222,3 +222,16 @@ def test_other_pages_render(page, dashboard, slug):
     assert page.locator("h1").count() >= 1
     screenshot(page, slug)
     assert_clean(page)
+
+
+def test_map_page_switches_to_funded_structures(page, dashboard):
+    open_page(page, f"{dashboard}/carte")
+    structures = pd.read_csv(DEMO_DIR / "structures.csv", dtype=str)
+    grants = pd.read_csv(DEMO_DIR / "grants.csv", dtype=str)
+    public = structures[structures["statut_diffusion"] != "P"]
+    funded = public[public["siret"].isin(set(grants["idBeneficiaire"]))]
+    page.get_by_text("Structures financées", exact=True).click()
+    page.wait_for_timeout(500)
+    wait_for_app(page)
+    assert leaflet_features(map_frame(page))["points"] == len(funded)
+    assert_clean(page)

@@ -1,0 +1,92 @@
+"""The pages' maps, built from small fixtures: what each layer holds, parcels included."""
+
+from __future__ import annotations
+
+import geopandas as gpd
+import pandas as pd
+from shapely.geometry import Point, box
+from streamlit_folium import _get_map_string
+
+from geo import pagemaps
+from tests.synthetic import synthetic_qpv
+
+
+def _script(m) -> str:
+    """The script st_folium sends: it renders the figure first, which fills the layer control."""
+    m.get_root().render()
+    return _get_map_string(m)
+
+
+def _grants() -> gpd.GeoDataFrame:
+    return gpd.GeoDataFrame(
+        {
+            "id_subvention": ["a", "b", "c"],
+            "idBeneficiaire": ["00000000000018", "00000000000018", "00000000000026"],
+            "nomBeneficiaire": ["Asso A", "Asso A", "Coop B"],
+            "montant": [1000.0, 500.0, 2000.0],
+        },
+        geometry=[Point(3.06, 50.63), Point(3.06, 50.63), Point(3.05, 50.64)],
+        crs="EPSG:4326",
+    )
+
+
+def test_grants_are_grouped_per_place_with_their_total():
+    points = pagemaps.grants_points(_grants())
+    assert len(points) == 2
+    first = points.set_index("nom").loc["Asso A"]
+    assert first["nb_subventions"] == 2 and first["montant_total"] == 1500.0
+
+
+def test_funded_structures_carry_their_count_and_total():
+    structures = gpd.GeoDataFrame(
+        {
+            "siret": ["00000000000018", "00000000000026", "00000000000034"],
+            "nom": ["Asso A", "Coop B", "Sans subvention"],
+            "forme_juridique": ["Association"] * 3,
+        },
+        geometry=[Point(3.06, 50.63), Point(3.05, 50.64), Point(3.04, 50.62)],
+        crs="EPSG:4326",
+    )
+    funded = pagemaps.funded_structures(structures, _grants()).set_index("siret")
+    assert list(funded.index) == ["00000000000018", "00000000000026"]
+    assert funded.loc["00000000000018", "montant_total"] == 1500.0
+    assert funded.loc["00000000000026", "nb_subventions"] == 1
+
+
+def test_funded_map_accepts_parcels_among_land_sites():
+    land = gpd.GeoDataFrame(
+        {
+            "site_id": ["p", "q"],
+            "nom": ["Local", "Parcelle"],
+            "type": ["local", "terrain"],
+            "statut": ["disponible", "attribué"],
+        },
+        geometry=[Point(3.06, 50.62), box(3.07, 50.62, 3.071, 50.621)],
+        crs="EPSG:4326",
+    )
+    layers = {"qpv_2024": synthetic_qpv("2024"), "qpv_2015": None}
+    m = pagemaps.funded_map(_grants(), layers, land=land, tiles=None)
+    script = _script(m)
+    assert "Sites fonciers" in script and "Subventions (par lieu)" in script
+    shown = pagemaps.as_points(land)
+    assert list(shown.geom_type) == ["Point", "Point"]
+    assert shown.geometry.iloc[1].within(land.geometry.iloc[1])
+
+
+def test_land_map_draws_points_and_parcels_by_status():
+    land = gpd.GeoDataFrame(
+        {
+            "site_id": ["p", "q"],
+            "nom": ["Local", "Parcelle"],
+            "type": ["local", "terrain"],
+            "statut": ["disponible", "disponible"],
+            "surface_m2": [120.0, None],
+            "dist_qpv_m": [250.0, float("nan")],
+        },
+        geometry=[Point(3.06, 50.62), box(3.07, 50.62, 3.071, 50.621)],
+        crs="EPSG:4326",
+    )
+    script = _script(pagemaps.land_map(land, {}, tiles=None))
+    assert "Sites disponibles (parcelles)" in script
+    assert "Sites disponibles" in script
+    assert pd.isna(land["surface_m2"].iloc[1])
