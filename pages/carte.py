@@ -72,7 +72,7 @@ if located < len(grants):
     st.caption(f"{fmt_int(len(grants) - located)} subvention(s) sans localisation (hors carte).")
 
 table = grants_table(grants)
-st.dataframe(table, hide_index=True, use_container_width=True, key="carte_table")
+st.dataframe(table, hide_index=True, width="stretch", key="carte_table")
 
 sources = shared.sources_records(data, ["communes", "quartiers", qpv_choice])
 d1, d2 = st.columns(2)

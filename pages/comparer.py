@@ -57,7 +57,7 @@ table = money_table(
         "part_montant_dans_qpv": "Part du montant dans un QPV",
     },
 )
-st.dataframe(table.set_index("Territoire").T, use_container_width=True, key="compare_table")
+st.dataframe(table.set_index("Territoire").T, width="stretch", key="compare_table")
 st.caption(
     "Les territoires peuvent se recouvrir (un QPV est inclus dans un quartier) : chaque "
     "indicateur est calculé pour le territoire entier. Population : INSEE (IRIS, RP) pour les "

@@ -30,7 +30,7 @@ for name, label in shared.LAYER_LABELS.items():
             "État": "Chargée" if meta and meta.rows else (meta.reason if meta else "Manquante"),
         }
     )
-st.dataframe(pd.DataFrame(rows), hide_index=True, use_container_width=True, key="layers_table")
+st.dataframe(pd.DataFrame(rows), hide_index=True, width="stretch", key="layers_table")
 
 st.subheader("Mettre à jour ou importer une couche")
 manifest = config.manifest()
@@ -60,7 +60,7 @@ if len(conflicts):
         f"{fmt_int(len(conflicts))} enregistrement(s) dont le code postal ne correspond pas à la "
         "commune où le point est situé : à vérifier."
     )
-    st.dataframe(conflicts, hide_index=True, use_container_width=True, key="conflicts_table")
+    st.dataframe(conflicts, hide_index=True, width="stretch", key="conflicts_table")
 else:
     st.success("Aucun désaccord entre code postal et commune.")
 

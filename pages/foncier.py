@@ -53,9 +53,7 @@ if friches is None:
 m = land_map(shown, data.layers, friches=friches)
 st_folium(m, height=520, use_container_width=True, returned_objects=[], key="foncier_map")
 st.subheader("Tableau des sites")
-st.dataframe(
-    land_table(shown, structures), hide_index=True, use_container_width=True, key="foncier_table"
-)
+st.dataframe(land_table(shown, structures), hide_index=True, width="stretch", key="foncier_table")
 sources = shared.sources_records(data, ["friches", "qpv_2024"])
 st.download_button(
     "Télécharger les sites (CSV pour Excel)",

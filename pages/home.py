@@ -80,7 +80,7 @@ with st.expander("Tableau équivalent à la carte"):
     st.dataframe(
         location_table(grants_points(grants)),
         hide_index=True,
-        use_container_width=True,
+        width="stretch",
         key="home_table",
     )
 shared.sources_footer(data, ["communes", "quartiers", qpv_name])

@@ -111,7 +111,7 @@ if report is not None:
                 columns={"row": "Ligne", "column": "Colonne", "reason": "Motif"}
             )[["Ligne", "Colonne", "Motif"]],
             hide_index=True,
-            use_container_width=True,
+            width="stretch",
             key="rejects_table",
         )
         st.download_button(
@@ -126,7 +126,7 @@ if report is not None:
             st.dataframe(
                 pd.DataFrame(report.warnings),
                 hide_index=True,
-                use_container_width=True,
+                width="stretch",
                 key="warnings_table",
             )
 
@@ -145,7 +145,7 @@ if log:
             }
         ),
         hide_index=True,
-        use_container_width=True,
+        width="stretch",
         key="import_log_table",
     )
     if st.button("Annuler le dernier import", key="import_undo"):

@@ -96,7 +96,7 @@ labels_fr = {
 }
 shown = money_table(coverage.sort_values("montant_dans", ascending=False), labels_fr)
 shown.insert(0, "Couvert", coverage["sans_projet"].map({True: "Non – aucun projet", False: "Oui"}))
-st.dataframe(shown, hide_index=True, use_container_width=True, key="qpv_table")
+st.dataframe(shown, hide_index=True, width="stretch", key="qpv_table")
 st.caption(
     "Les projets « à moins de " + fmt_m(buffer_m) + " » incluent ceux situés dans le QPV. "
     "Population : celle publiée avec la liste des QPV, lorsqu'elle est disponible."

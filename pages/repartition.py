@@ -4,7 +4,7 @@ import pandas as pd
 import streamlit as st
 from streamlit_folium import st_folium
 
-from geo.charts import bar_by, envelope_chart
+from geo.charts import bar_by, envelope_chart, stacked_by_axis
 from geo.formatting import fmt_eur, fmt_pct
 from geo.indicators import (
     classify,
@@ -16,7 +16,6 @@ from geo.indicators import (
 from geo.pagemaps import choropleth_map
 from geo.tables import money_table
 from loaders import config
-from loaders.model import axis_titles
 from pages import shared
 
 data = shared.bundle()
@@ -102,7 +101,7 @@ with tab_table:
             },
         ),
         hide_index=True,
-        use_container_width=True,
+        width="stretch",
         key="rep_table",
     )
     st.caption(
@@ -124,7 +123,7 @@ st.dataframe(
         },
     ),
     hide_index=True,
-    use_container_width=True,
+    width="stretch",
     key="rep_qpv_table",
 )
 
@@ -132,26 +131,22 @@ st.subheader("Par année, axe et priorité")
 c1, c2 = st.columns(2)
 by_year = distribution(grants, "annee").reset_index()
 c1.altair_chart(
-    bar_by(by_year, "annee", "montant_engage", "Montant engagé par année"), use_container_width=True
+    bar_by(by_year, "annee", "montant_engage", "Montant engagé par année", sort_by_value=False),
+    width="stretch",
 )
-by_axis = distribution(grants, "axe").reset_index()
-titles = axis_titles()
-by_axis["libelle"] = by_axis["axe"].map(
-    lambda a: f"Axe {a}" if a not in titles else f"Axe {a} – {titles[a][:40]}…"
-)
-c2.altair_chart(
-    bar_by(by_axis, "libelle", "montant_engage", "Montant engagé par axe"), use_container_width=True
-)
+by_year_axis = distribution(grants, ["annee", "axe"]).reset_index()
+short = {a["numero"]: a["intitule_court"] for a in config.strategy()["axes"]}
+c2.altair_chart(stacked_by_axis(by_year_axis, short), width="stretch")
 by_priority = distribution(grants, "priorite").reset_index()
 by_priority["priorite"] = by_priority["priorite"].map(lambda p: f"P{p}")
 st.altair_chart(
     bar_by(by_priority, "priorite", "montant_engage", "Montant engagé par priorité"),
-    use_container_width=True,
+    width="stretch",
 )
 
 st.subheader("Consommation de l'enveloppe")
 consumption = envelope_consumption(grants, envelope)
-st.altair_chart(envelope_chart(grants, envelope, years=range(2021, 2027)), use_container_width=True)
+st.altair_chart(envelope_chart(consumption, envelope), width="stretch")
 last = consumption.iloc[-1]
 st.caption(
     f"Engagé cumulé : {fmt_eur(last['engage_cumule'])} ({fmt_pct(last['part_enveloppe_engagee'])} "
@@ -170,7 +165,7 @@ st.dataframe(
         },
     ),
     hide_index=True,
-    use_container_width=True,
+    width="stretch",
     key="rep_envelope_table",
 )
 shared.sources_footer(data, ["communes", "quartiers", "iris", "qpv_2015", "qpv_2024"])

@@ -170,57 +170,49 @@ def layer_upload(name: str, key: str) -> None:
     st.rerun()
 
 
-def sources_footer(data: Bundle, layer_names: list[str]) -> None:
-    """Licence Ouverte: names each source shown on the page with its last update date."""
-    st.divider()
-    lines = []
+DATASET_LABELS = {"structures": "Structures", "grants": "Subventions", "land": "Sites fonciers"}
+
+
+def sources_records(data: Bundle, layer_names: list[str]) -> list[dict]:
+    """Each source shown on a page, with its producer and last update date (for exports too)."""
+    manifest = config.manifest()
+    out = []
     for name in layer_names:
         meta = data.metas.get(name)
         if meta is None or not meta.rows:
             continue
-        updated = fmt_date(meta.updated) if meta.updated else "date non communiquée"
-        retrieved = fmt_date(meta.retrieved) if meta.retrieved else "—"
-        lines.append(
-            f"- {LAYER_LABELS.get(name, name)} : {meta.source} — mise à jour {updated} "
-            f"(récupérée le {retrieved})"
+        producer = manifest.get(name, {}).get("producteur")
+        out.append(
+            {
+                "nom": LAYER_LABELS.get(name, name),
+                "producteur": f"{producer} — {meta.source}" if producer else meta.source,
+                "mis_a_jour": meta.updated or "",
+                "recupere": meta.retrieved or "",
+            }
         )
-    for kind, meta in data.datasets.meta.items():
-        label = {"structures": "Structures", "grants": "Subventions", "land": "Sites fonciers"}
-        updated = fmt_date(meta.get("updated")) if meta.get("updated") else "—"
-        lines.append(
-            f"- {label.get(kind, kind)} : {meta.get('source', '—')} — mise à jour {updated}"
-        )
-    st.caption("**Sources** (Licence Ouverte 2.0 sauf mention contraire)\n" + "\n".join(lines))
-
-
-def sources_records(data: Bundle, layer_names: list[str]) -> list[dict]:
-    """The same list as the footer, for exports."""
-    out = []
-    for name in layer_names:
-        meta = data.metas.get(name)
-        if meta is not None and meta.rows:
-            out.append(
-                {
-                    "nom": LAYER_LABELS.get(name, name),
-                    "producteur": meta.source,
-                    "mis_a_jour": meta.updated or "",
-                }
-            )
     for kind, meta in data.datasets.meta.items():
         out.append(
             {
-                "nom": kind,
+                "nom": DATASET_LABELS.get(kind, kind),
                 "producteur": meta.get("source", ""),
-                "mis_a_jour": meta.get("updated", ""),
+                "mis_a_jour": meta.get("updated") or "",
+                "recupere": "",
             }
         )
     return out
 
 
-def table(df: pd.DataFrame, columns: dict[str, str], *, key: str, height: int | None = None):
-    """Accessible table twin of a map: the same rows, French headers, no HTML rendering."""
-    shown = df[[c for c in columns if c in df.columns]].rename(columns=columns)
-    st.dataframe(shown, hide_index=True, use_container_width=True, key=key, height=height or "auto")
+def sources_footer(data: Bundle, layer_names: list[str]) -> None:
+    """Licence Ouverte: names each source shown on the page with its last update date."""
+    st.divider()
+    lines = []
+    for record in sources_records(data, layer_names):
+        updated = fmt_date(record["mis_a_jour"]) if record["mis_a_jour"] else "non communiquée"
+        line = f"- {record['nom']} : {record['producteur']} — mise à jour {updated}"
+        if record["recupere"]:
+            line += f" (récupérée le {fmt_date(record['recupere'])})"
+        lines.append(line)
+    st.caption("**Sources** (Licence Ouverte 2.0 sauf mention contraire)\n" + "\n".join(lines))
 
 
 def _options(series: pd.Series) -> list[str]:

@@ -182,14 +182,13 @@ def _infos(at: AppTest) -> list[str]:
     return [i.value for i in at.info]
 
 
-def test_missing_quartiers_layer_is_reported_not_fatal(ess_home):
+def test_missing_quartiers_layer_is_reported_on_carte_not_fatal(ess_home):
     """Fresh ESS_HOME: no sync, only the embedded defaults (communes), so no quartiers nor QPV."""
     at = open_page("pages/carte.py")
     assert not at.exception, [e.value for e in at.exception]
     assert any("Quartiers : non disponible" in text for text in _infos(at))
     assert any("QPV (liste 2024) : non disponible" in text for text in _infos(at))
     assert selection_line(at).startswith(expected_selection(demo_grants()))
-
     at.switch_page("pages/repartition.py").run()
     assert not at.exception, [e.value for e in at.exception]
     assert not any("non disponible" in text for text in _infos(at))  # communes are embedded
