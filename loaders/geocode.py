@@ -358,3 +358,22 @@ def apply_manual_fix(df: pd.DataFrame, row_id, lat: float, lon: float) -> pd.Dat
     out.at[row_id, "geocodage_label"] = "saisie manuelle"
     out.at[row_id, "geocodage_statut"] = STATUS_MANUAL
     return out
+
+
+def apply_manual_fixes(
+    df: pd.DataFrame, fixes: pd.DataFrame, bbox: tuple[float, float, float, float]
+) -> tuple[pd.DataFrame, list[str]]:
+    """Apply the coordinates typed on the page (rows of `fixes` indexed like `df`).
+
+    Rows left blank are skipped; rows outside `bbox` (lon_min, lat_min, lon_max, lat_max) are
+    refused with a French message naming them. Returns the corrected copy and the messages.
+    """
+    out, problems = df, []
+    lon_min, lat_min, lon_max, lat_max = bbox
+    for row_id, row in fixes.dropna(subset=["lat", "lon"]).iterrows():
+        name = row.get("nom", row_id)
+        if not (lat_min <= row["lat"] <= lat_max and lon_min <= row["lon"] <= lon_max):
+            problems.append(f"« {name} » : coordonnées hors de la Métropole Européenne de Lille")
+            continue
+        out = apply_manual_fix(out, row_id, row["lat"], row["lon"])
+    return out, problems

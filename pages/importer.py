@@ -6,9 +6,11 @@ from pathlib import Path
 import pandas as pd
 import streamlit as st
 
+from geo.crs import MEL_BBOX
 from geo.formatting import fmt_date, fmt_int
 from loaders import mapping as mapping_mod
 from loaders import store
+from loaders.geocode import apply_manual_fixes
 from loaders.importer import import_file, rejects_csv
 from loaders.model import SCHEMAS
 from loaders.readers_tabular import ImportFileError, read_tabular
@@ -129,6 +131,54 @@ if report is not None:
                 width="stretch",
                 key="warnings_table",
             )
+
+st.subheader("Lieux à corriger à la main")
+st.caption(
+    "Structures et sites importés sans coordonnées (adresse introuvable ou score de géocodage "
+    "trop faible) : saisissez la latitude et la longitude (WGS84, en degrés décimaux)."
+)
+for fix_kind in ("structures", "land"):
+    stored = store.read_kind(fix_kind)
+    if stored is None or not {"lat", "lon"} <= set(stored.columns):
+        continue
+    todo = stored[stored["lat"].isna() | stored["lon"].isna()]
+    if fix_kind == "land" and "geometry" in stored.columns:
+        todo = todo[todo["geometry"].isna()]
+    if todo.empty:
+        continue
+    shown = todo[[c for c in ("nom", "adresse", "code_postal", "lat", "lon") if c in todo]]
+    edited = st.data_editor(
+        shown,
+        disabled=[c for c in shown.columns if c not in ("lat", "lon")],
+        column_config={
+            "nom": "Nom",
+            "adresse": "Adresse",
+            "code_postal": "Code postal",
+            "lat": st.column_config.NumberColumn("Latitude", format="%.5f"),
+            "lon": st.column_config.NumberColumn("Longitude", format="%.5f"),
+        },
+        key=f"fix_{fix_kind}",
+    )
+    if st.button(
+        f"Enregistrer les coordonnées ({kinds[fix_kind].lower()})", key=f"fix_save_{fix_kind}"
+    ):
+        fixed, problems = apply_manual_fixes(stored, edited, MEL_BBOX)
+        for problem in problems:
+            st.error(problem)
+        if fixed is not stored:
+            store.write_import(
+                fix_kind,
+                fixed,
+                {
+                    "file": "correction manuelle des coordonnées",
+                    "sha256": "",
+                    "read": len(fixed),
+                    "accepted": len(fixed),
+                    "rejected": 0,
+                },
+            )
+            st.success("Coordonnées enregistrées (annulables avec « Annuler le dernier import »).")
+            st.rerun()
 
 st.subheader("Historique des imports")
 log = store.import_log()

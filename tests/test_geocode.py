@@ -276,3 +276,22 @@ def test_manual_fix_sets_coordinates():
 )
 def test_lille_citycode_hint(postcode, commune, expected):
     assert lille_citycode(postcode, commune) == expected
+
+
+def test_manual_fixes_apply_inside_the_mel_and_name_the_refused_rows():
+    from geo.crs import MEL_BBOX
+    from loaders.geocode import apply_manual_fixes
+
+    stored = pd.DataFrame(
+        {"nom": ["A", "B", "C"], "lat": [None, None, 50.6], "lon": [None, None, 3.0]},
+        index=[10, 11, 12],
+    )
+    typed = pd.DataFrame(
+        {"nom": ["A", "B"], "lat": [50.63, 48.85], "lon": [3.06, 2.35]}, index=[10, 11]
+    )
+    fixed, problems = apply_manual_fixes(stored, typed, MEL_BBOX)
+    assert (fixed.at[10, "lat"], fixed.at[10, "lon"]) == (50.63, 3.06)
+    assert fixed.at[10, "geocodage_statut"] == "manuel"
+    assert pd.isna(fixed.at[11, "lat"])  # Paris is refused
+    assert problems == ["« B » : coordonnées hors de la Métropole Européenne de Lille"]
+    assert (fixed.at[12, "lat"], fixed.at[12, "lon"]) == (50.6, 3.0)
