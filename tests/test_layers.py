@@ -425,3 +425,24 @@ def test_ess_splits_by_section_past_10000(ess_home, server, monkeypatch):
 def test_rows_from_results_drops_p_units_and_establishments():
     rows = rows_from_results(PAGE_1)
     assert [r["siret"] for r in rows] == ["12345678900011"]
+
+
+def test_friches_given_as_parcel_outlines_become_points_inside_them(ess_home, tmp_path):
+    """The Cerema API answers with MultiPolygons; the layer keeps one point inside each site."""
+    from shapely.geometry import box as _box
+
+    outline = _box(3.060, 50.610, 3.062, 50.611)
+    gpd.GeoDataFrame(
+        {
+            "site_id": ["59350_1"],
+            "site_nom": ["Friche test"],
+            "site_statut": ["friche sans projet"],
+            "comm_insee": ["59350"],
+        },
+        geometry=[outline],
+        crs="EPSG:4326",
+    ).to_file(tmp_path / "friches_api.geojson", driver="GeoJSON")
+    gdf, meta = import_layer("friches", tmp_path / "friches_api.geojson")
+    assert meta.rows == 1
+    assert gdf.geometry.iloc[0].geom_type == "Point"
+    assert gdf.geometry.iloc[0].within(outline)

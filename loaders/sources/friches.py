@@ -75,7 +75,9 @@ class FrichesSource(LayerSource):
                 "surface_m2": to_float(raw[area_col]).values if area_col else float("nan"),
                 "code_commune": communes.values,
             },
-            geometry=raw.geometry.values,
+            # The Cerema API gives parcel outlines: the layer holds points (a point inside each
+            # site), which is what the maps and the distance to QPV need.
+            geometry=raw.geometry.representative_point().values,
             crs=raw.crs,
         )
         unresolved = ~resolved.values & (
