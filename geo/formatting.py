@@ -71,6 +71,8 @@ def fmt_date(x: object) -> str:
         text = x.strip()
         if not text:
             return MISSING
+        if len(text) == 7 and text[4] == "-" and text[:4].isdigit() and text[5:].isdigit():
+            return f"{text[5:]}/{text[:4]}"  # a month, as publishers often give ("2023-10")
         try:
             return datetime.fromisoformat(text).strftime("%d/%m/%Y")
         except ValueError:

@@ -39,6 +39,7 @@ extras = c3.multiselect(
     ["land", "establishments"],
     format_func={"land": "Sites fonciers", "establishments": "Établissements ESS (SIRENE)"}.get,
     key="carte_extras",
+    placeholder="Aucune",
 )
 for name in (qpv_choice, "quartiers"):
     if data.layer(name) is None:

@@ -29,6 +29,7 @@ chosen = st.multiselect(
     default=defaults or list(catalogue["id"][:2]),
     format_func=labels.get,
     max_selections=4,
+    placeholder="Choisir des territoires",
     key="compare_ids",
 )
 if len(chosen) < 2:
@@ -44,6 +45,8 @@ if establishments is None:
     )
 result = compare_territories(territories, establishments, grants)
 result["libelle"] = territories["libelle"].to_numpy()
+if establishments is None:  # unknown, not zero
+    result[["etablissements_ess", "etablissements_pour_1000_hab"]] = float("nan")
 table = money_table(
     result,
     {

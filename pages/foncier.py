@@ -21,8 +21,12 @@ land = data.data.land
 structures = data.data.structures
 
 c1, c2, c3 = st.columns(3)
-statuses = c1.multiselect("Statut", sorted(land["statut"].dropna().unique()), key="foncier_statut")
-kinds = c2.multiselect("Type", sorted(land["type"].dropna().unique()), key="foncier_type")
+statuses = c1.multiselect(
+    "Statut", sorted(land["statut"].dropna().unique()), key="foncier_statut", placeholder="Tous"
+)
+kinds = c2.multiselect(
+    "Type", sorted(land["type"].dropna().unique()), key="foncier_type", placeholder="Tous"
+)
 surface = pd.to_numeric(land["surface_m2"], errors="coerce")
 max_surface = int(surface.max()) if surface.notna().any() else 0
 min_surface = c3.number_input(

@@ -88,3 +88,7 @@ def test_euros_with_cents_read_back(x):
     assert text.endswith(f"{S}€")
     value = float(text[:-2].replace(S, "").replace(",", "."))
     assert math.isclose(value, x, abs_tol=0.005 + 1e-9 * abs(x))
+
+
+def test_a_month_only_date_reads_month_slash_year():
+    assert fmt_date("2023-10") == "10/2023"
