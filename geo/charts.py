@@ -133,7 +133,12 @@ def bar_by(
 ENVELOPE_SERIES = {"engage_cumule": "Engagé (cumul)", "verse_cumule": "Versé (cumul)"}
 
 
-def envelope_chart(consumption: pd.DataFrame, envelope_eur: float | None = None) -> alt.LayerChart:
+def envelope_chart(
+    consumption: pd.DataFrame,
+    envelope_eur: float | None = None,
+    *,
+    title: str = "Consommation de l'enveloppe",
+) -> alt.LayerChart:
     """Cumulative committed and paid amounts by year against the strategy's envelope line.
 
     ``consumption`` is ``geo.indicators.envelope_consumption(grants, envelope, years)`` as is
@@ -192,7 +197,7 @@ def envelope_chart(consumption: pd.DataFrame, envelope_eur: float | None = None)
             )
         )
         layers += [line, label]
-    chart = alt.layer(*layers).properties(title="Consommation de l'enveloppe")
+    chart = alt.layer(*layers).properties(title=title)
     return _french(chart)
 
 
@@ -220,6 +225,7 @@ def stacked_by_axis(
     year_col: str = "annee",
     axis_col: str = "axe",
     value_col: str = "montant_engage",
+    title: str = "Montants par année et par axe",
 ) -> alt.Chart:
     """Euros per year stacked by strategy axis ("Axe 1 – Financer" with `axis_labels`).
 
@@ -234,7 +240,7 @@ def stacked_by_axis(
     rows["montant_txt"] = rows[value_col].map(fmt_eur)
     order = list(dict.fromkeys(rows.sort_values("ordre", kind="stable")["axe_label"]))
     chart = (
-        alt.Chart(rows, title="Montants par année et par axe")
+        alt.Chart(rows, title=title)
         .mark_bar()
         .encode(
             x=alt.X(f"{year_col}:O", title="Année", axis=alt.Axis(labelAngle=0)),

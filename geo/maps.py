@@ -466,6 +466,36 @@ class Legend(folium.MacroElement):
         self.items_js = compact_json(self.items)
 
 
+class MapNote(folium.MacroElement):
+    """A boxed note on the map itself (e.g. "fictional data"), inserted as text.
+
+    On the map rather than beside it, so that a screenshot or a projected map still says it.
+    """
+
+    _template = Template(
+        """
+        {% macro script(this, kwargs) %}
+        (function(){
+            var note = L.control({position: "bottomleft"});
+            note.onAdd = function() {
+                var div = L.DomUtil.create("div", "ess-note");
+                div.style.cssText = "background:#fff3cd;color:#5c4400;padding:4px 8px;" +
+                    "border:1px solid #c9a227;border-radius:4px;font:bold 13px/18px sans-serif";
+                div.textContent = {{ this.text_js }};
+                return div;
+            };
+            note.addTo({{ this._parent.get_name() }});
+        })();
+        {% endmacro %}
+        """
+    )
+
+    def __init__(self, text: str):
+        super().__init__()
+        self._name = "MapNote"
+        self.text_js = compact_json(text)
+
+
 # --------------------------------------------------------------------------------------------------
 # Builders
 # --------------------------------------------------------------------------------------------------

@@ -13,6 +13,7 @@ import pandas as pd
 
 from geo.formatting import fmt_eur, fmt_int, fmt_m
 from geo.maps import (
+    MapNote,
     aggregate_by_location,
     base_map,
     choropleth_layer,
@@ -20,6 +21,8 @@ from geo.maps import (
     points_layer,
     polygons_layer,
 )
+
+DEMO_NOTE = "Données fictives de démonstration"
 
 QPV_STYLE = {"color": "#b2182b", "weight": 2, "fillColor": "#ef8a62", "fillOpacity": 0.25}
 QPV_2015_STYLE = {**QPV_STYLE, "color": "#762a83", "dashArray": "6 4", "fillOpacity": 0.1}
@@ -105,6 +108,7 @@ def funded_map(
     show_qpv: tuple[str, ...] = ("qpv_2024", "qpv_2015"),
     tiles: str | None = "OpenStreetMap",
     cluster: bool = True,
+    demo: bool = False,
 ) -> folium.Map:
     """The funded-structures map: grants per location (or funded structures) over the outlines.
 
@@ -150,6 +154,8 @@ def funded_map(
             color="#1b7837",
             cluster=cluster,
         ).add_to(m)
+    if demo:
+        m.add_child(MapNote(DEMO_NOTE))
     layer_control(m)
     return m
 
@@ -160,6 +166,7 @@ def land_map(
     *,
     friches: gpd.GeoDataFrame | None = None,
     tiles: str | None = "OpenStreetMap",
+    demo: bool = False,
 ) -> folium.Map:
     """Land sites by status, with the Cartofriches supply and the QPV outlines."""
     m = base_map(tiles=tiles)
@@ -209,6 +216,8 @@ def land_map(
                 tooltip_fields=fields,
                 style={"color": colour, "fillColor": colour, "fillOpacity": 0.5, "weight": 2},
             ).add_to(m)
+    if demo:
+        m.add_child(MapNote(DEMO_NOTE))
     layer_control(m)
     return m
 
@@ -224,8 +233,9 @@ def choropleth_map(
     tooltip_fields: Mapping[str, str],
     layers: Mapping[str, gpd.GeoDataFrame | None] | None = None,
     tiles: str | None = "OpenStreetMap",
+    demo: bool = False,
 ) -> folium.Map:
-    """A classed euro choropleth, optionally over the QPV outlines."""
+    """A classed euro choropleth, with the commune and QPV outlines of `layers` for context."""
     m = base_map(tiles=tiles)
     choropleth_layer(
         areas,
@@ -237,7 +247,9 @@ def choropleth_map(
         tooltip_fields=tooltip_fields,
     ).add_to(m)
     if layers is not None:
-        add_reference_layers(m, layers, qpv=("qpv_2024",), quartiers=False, communes=False)
+        add_reference_layers(m, layers, qpv=("qpv_2024",), quartiers=False, communes=True)
+    if demo:
+        m.add_child(MapNote(DEMO_NOTE))
     layer_control(m)
     return m
 

@@ -59,6 +59,7 @@ m = shared.memo(
         land=data.data.land if "land" in extras else None,
         establishments=establishments,
         show_qpv=(qpv_choice, other_qpv),
+        demo=data.demo,
     ),
 )
 st_folium(m, height=560, use_container_width=True, returned_objects=[], key="carte_map")

@@ -69,7 +69,7 @@ st.subheader("Carte des subventions")
 m = shared.memo(
     "home_map",
     (data.token, tuple(shared.filter_params(filters)), qpv_name),
-    lambda: funded_map(grants, data.layers, show_qpv=(qpv_name,)),
+    lambda: funded_map(grants, data.layers, show_qpv=(qpv_name,), demo=data.demo),
 )
 st_folium(m, height=420, use_container_width=True, returned_objects=[], key="home_map")
 st.caption(

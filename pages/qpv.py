@@ -76,7 +76,8 @@ if bins:
         name="Montant dans le QPV",
         legend_title="Montant engagé dans le QPV",
         tooltip_fields={"nom_qpv": "QPV"},
-        tiles="OpenStreetMap",
+        layers={"communes": data.layer("communes")},
+        demo=data.demo,
     )
     st_folium(m, height=480, use_container_width=True, returned_objects=[], key="qpv_map")
 else:

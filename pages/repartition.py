@@ -26,6 +26,7 @@ shared.page_header(
     data,
 )
 filters = shared.filters_sidebar(data)
+FICTIF = " (données fictives)" if data.demo else ""  # charts get copied alone: they say it too
 grants = shared.filtered_grants(data, filters)
 envelope = float(config.strategy()["enveloppe_eur"])
 iris = data.layer("iris")
@@ -82,6 +83,7 @@ with tab_map:
                 legend_title=title,
                 tooltip_fields={"territoire": "Territoire"},
                 layers=data.layers,
+                demo=data.demo,
             )
             st_folium(m, height=480, use_container_width=True, returned_objects=[], key="rep_map")
         else:
@@ -131,22 +133,30 @@ st.subheader("Par année, axe et priorité")
 c1, c2 = st.columns(2)
 by_year = distribution(grants, "annee").reset_index()
 c1.altair_chart(
-    bar_by(by_year, "annee", "montant_engage", "Montant engagé par année", sort_by_value=False),
+    bar_by(
+        by_year, "annee", "montant_engage", "Montant engagé par année" + FICTIF, sort_by_value=False
+    ),
     width="stretch",
 )
 by_year_axis = distribution(grants, ["annee", "axe"]).reset_index()
 short = {a["numero"]: a["intitule_court"] for a in config.strategy()["axes"]}
-c2.altair_chart(stacked_by_axis(by_year_axis, short), width="stretch")
+c2.altair_chart(
+    stacked_by_axis(by_year_axis, short, title="Montants par année et par axe" + FICTIF),
+    width="stretch",
+)
 by_priority = distribution(grants, "priorite").reset_index()
 by_priority["priorite"] = by_priority["priorite"].map(lambda p: f"P{p}")
 st.altair_chart(
-    bar_by(by_priority, "priorite", "montant_engage", "Montant engagé par priorité"),
+    bar_by(by_priority, "priorite", "montant_engage", "Montant engagé par priorité" + FICTIF),
     width="stretch",
 )
 
 st.subheader("Consommation de l'enveloppe")
 consumption = envelope_consumption(grants, envelope)
-st.altair_chart(envelope_chart(consumption, envelope), width="stretch")
+st.altair_chart(
+    envelope_chart(consumption, envelope, title="Consommation de l'enveloppe" + FICTIF),
+    width="stretch",
+)
 last = consumption.iloc[-1]
 st.caption(
     f"Engagé cumulé : {fmt_eur(last['engage_cumule'])} ({fmt_pct(last['part_enveloppe_engagee'])} "

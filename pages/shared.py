@@ -21,7 +21,7 @@ from geo import filters as geo_filters
 from geo.formatting import fmt_date
 from loaders import config
 from loaders.datasets import Datasets, load_datasets
-from loaders.layers import LayerMeta, import_layer, load_layers
+from loaders.layers import LayerMeta, fetch_layer, import_layer, load_layers
 from loaders.pipeline import Enriched, enriched
 
 LAYER_LABELS = {
@@ -141,10 +141,20 @@ def missing_layer(name: str, data: Bundle) -> None:
     reason = meta.reason if meta and meta.reason else "couche non chargée"
     st.info(
         f"**{LAYER_LABELS.get(name, name)} : non disponible.** {reason}\n\n"
-        "Chargez-la depuis la source officielle avec `python -m loaders sync`, ou importez le "
-        "fichier ci-dessous (GeoJSON, GeoPackage, Shapefile zippé, KML).",
+        "Téléchargez-la depuis la source officielle (accès Internet), ou importez le fichier "
+        "ci-dessous (GeoJSON, GeoPackage, Shapefile zippé, KML).",
         icon=":material/layers_clear:",
     )
+    if st.button("Télécharger depuis la source officielle", key=f"fetch_{name}"):
+        with st.spinner("Téléchargement…"):
+            try:
+                _, fetched = fetch_layer(name)
+            except Exception as exc:  # noqa: BLE001 - the message is shown, nothing is lost
+                st.error(f"Échec du téléchargement : {exc}")
+            else:
+                if fetched.rows:
+                    st.rerun()
+                st.error(fetched.warning or fetched.reason or "Source injoignable.")
     layer_upload(name, key=f"upload_{name}")
 
 

@@ -90,3 +90,11 @@ def test_land_map_draws_points_and_parcels_by_status():
     assert "Sites disponibles (parcelles)" in script
     assert "Sites disponibles" in script
     assert pd.isna(land["surface_m2"].iloc[1])
+
+
+def test_demo_maps_say_so_on_the_map_itself():
+    demo = _script(pagemaps.funded_map(_grants(), {}, tiles=None, demo=True))
+    real = _script(pagemaps.funded_map(_grants(), {}, tiles=None, demo=False))
+    assert '"Données fictives de démonstration"' in demo or "ess-note" in demo
+    assert "ess-note" in demo
+    assert "ess-note" not in real

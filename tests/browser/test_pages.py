@@ -184,7 +184,9 @@ def test_qpv_page_flags_exactly_the_uncovered_synthetic_qpv(page, dashboard):
 
     open_page(page, f"{dashboard}/qpv")
     frame = map_frame(page)
-    assert leaflet_features(frame)["polygons"] == 2  # the two synthetic 2024 squares
+    # the two synthetic 2024 squares, over the 3 commune outlines
+    assert leaflet_features(frame)["polygons"] == 2 + 3
+    assert frame.locator(".ess-note").inner_text() == "Données fictives de démonstration"
     body = page.locator("body").inner_text().replace("\u202f", " ")
     covered = len(qpv) - len(uncovered)
     assert f"{covered} / {len(qpv)}" in body
