@@ -22,5 +22,6 @@ PAGES = [
 ]
 
 navigation = st.navigation(PAGES)
+shared.mark_navigation()
 shared.init_state()
 navigation.run()

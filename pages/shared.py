@@ -103,8 +103,33 @@ def filter_params(filters: geo_filters.Filters) -> list[tuple[str, str]]:
     return sorted(geo_filters.to_query_params(filters).items())
 
 
+def mark_navigation() -> None:
+    """Called by app.py once it has set up st.navigation, for this session."""
+    st.session_state["_navigation_ready"] = True
+
+
+def _ensure_navigation() -> None:
+    """Reruns through app.py when Streamlit ran a page file on its own.
+
+    Because the client's layout has a `pages/` folder next to app.py, a freshly started
+    Streamlit serves the very first run of a deep link (say /carte) the old way, running
+    pages/carte.py without app.py: no navigation, no page settings, until someone opens the
+    home page. Switching Streamlit to the st.navigation mode (what app.py's st.navigation call
+    does) and rerunning makes the deep link run through app.py, URL and query kept.
+    """
+    if st.session_state.get("_navigation_ready"):
+        return
+    try:  # internal flag of Streamlit's multipage runner (1.36+), see the docstring
+        from streamlit.runtime.pages_manager import PagesManager
+    except ImportError:  # pragma: no cover - another Streamlit layout: nothing to fix
+        return
+    PagesManager.uses_pages_directory = False
+    st.rerun()
+
+
 def bundle() -> Bundle:
     """The current data, recomputed only when the cache or the store changed on disk."""
+    _ensure_navigation()
     return _load_bundle(config.state_token())
 
 
@@ -127,8 +152,20 @@ def set_filters(value: geo_filters.Filters) -> None:
         st.query_params.from_dict(params)
 
 
+# Streamlit's file uploader has English captions and no option to translate them.
+_FRENCH_UPLOADER_CSS = """<style>
+[data-testid="stFileUploaderDropzone"] button p {font-size: 0;}
+[data-testid="stFileUploaderDropzone"] button p::after {content: "Choisir un fichier";
+  font-size: 0.875rem;}
+[data-testid="stFileUploaderDropzoneInstructions"] span {font-size: 0;}
+[data-testid="stFileUploaderDropzoneInstructions"] span::after {
+  content: "ou déposer ici · 50 Mo maximum"; font-size: 0.8rem;}
+</style>"""
+
+
 def page_header(title: str, intro: str, data: Bundle) -> None:
     """Title, one-line purpose, and the demo banner when fictional data are shown."""
+    st.html(_FRENCH_UPLOADER_CSS)
     st.title(title)
     st.caption(intro)
     if data.demo:
