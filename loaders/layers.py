@@ -164,11 +164,11 @@ def fetch_layer(
             meta.reason = f"{exc}. {meta.reason}"
         else:
             kept = (
-                "le défaut embarqué"
+                "la couche embarquée est utilisée"
                 if meta.embedded
-                else (f"la copie en cache du {_french_date(meta.retrieved)}")
+                else f"la copie en cache du {_french_date(meta.retrieved)} est utilisée"
             )
-            meta.warning = f"Source officielle injoignable ({exc}) : {kept} est utilisée."
+            meta.warning = f"Source officielle injoignable ({exc}) : {kept}."
         return gdf, meta
     meta = LayerMeta(
         name=name,
