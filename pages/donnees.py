@@ -49,8 +49,10 @@ if st.button("Télécharger depuis la source officielle", key="layer_fetch"):
         except Exception as exc:  # noqa: BLE001 - shown to the user, nothing is lost
             st.error(f"Échec du téléchargement : {exc}")
         else:
-            st.success(f"{fmt_int(meta.rows)} entités chargées ({meta.source}).")
-            st.rerun()
+            if meta.rows and not meta.warning:
+                st.success(f"{fmt_int(meta.rows)} entités chargées ({meta.source}).")
+                st.rerun()
+            st.error(meta.warning or meta.reason or "Source officielle injoignable.")
 shared.layer_upload(name, key=f"donnees_upload_{name}")
 
 st.subheader("Contrôle des limites communales")
