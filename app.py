@@ -1,12 +1,14 @@
 """Entry point: navigation between the dashboard's pages and the shared state they read."""
 
+from pathlib import Path
+
 import streamlit as st
 
 from pages import shared
 
 st.set_page_config(
     page_title="ESS Lille – Hellemmes – Lomme",
-    page_icon="static/favicon.png",
+    page_icon=str(Path(__file__).parent / "static" / "favicon.png"),
     layout="wide",
 )
 
