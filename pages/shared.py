@@ -144,12 +144,40 @@ def current_filters() -> geo_filters.Filters:
     return st.session_state["filters"]
 
 
+# URL parameters that are not filters but part of the view a copied link must reproduce.
+VIEW_PARAMS = ("presentation", "territoires")
+
+
 def set_filters(value: geo_filters.Filters) -> None:
     """Keeps session state and the URL in step, so a copied link reproduces the view."""
     st.session_state["filters"] = value
+    current = st.query_params.to_dict()
     params = geo_filters.to_query_params(value)
-    if dict(st.query_params.to_dict()) != params:
+    params.update({k: current[k] for k in VIEW_PARAMS if current.get(k)})
+    if dict(current) != params:
         st.query_params.from_dict(params)
+
+
+def presentation_mode() -> bool:
+    """Projector mode (?presentation=1): no sidebar, larger type, for public events."""
+    return st.query_params.get("presentation") == "1"
+
+
+def _set_presentation(on: bool | None = None) -> None:
+    """Callback of the presentation toggle and of the exit button."""
+    if on is None:
+        on = bool(st.session_state.get("presentation_toggle"))
+    if on:
+        st.query_params["presentation"] = "1"
+    elif "presentation" in st.query_params:
+        del st.query_params["presentation"]
+
+
+_PRESENTATION_CSS = """<style>
+[data-testid="stSidebar"], [data-testid="stSidebarCollapsedControl"] {display: none;}
+html {font-size: 20px;}
+[data-testid="stMetricValue"] {font-size: 3rem;}
+</style>"""
 
 
 # Streamlit's file uploader has English captions and no option to translate them.
@@ -166,6 +194,8 @@ _FRENCH_UPLOADER_CSS = """<style>
 def page_header(title: str, intro: str, data: Bundle) -> None:
     """Title, one-line purpose, and the demo banner when fictional data are shown."""
     st.html(_FRENCH_UPLOADER_CSS)
+    if presentation_mode():
+        st.html(_PRESENTATION_CSS)
     st.title(title)
     st.caption(intro)
     if data.demo:
@@ -260,6 +290,8 @@ def sources_footer(data: Bundle, layer_names: list[str]) -> None:
             line += f" (récupérée le {fmt_date(record['recupere'])})"
         lines.append(line)
     st.caption("**Sources** (Licence Ouverte 2.0 sauf mention contraire)\n" + "\n".join(lines))
+    if presentation_mode():
+        st.button("Quitter le mode présentation", on_click=_set_presentation, args=(False,))
 
 
 def _options(series: pd.Series) -> list[str]:
@@ -379,6 +411,13 @@ def filters_sidebar(data: Bundle, fields: tuple[str, ...] = ALL_FILTERS) -> geo_
         )
     if "text" in fields:
         side.text_input("Recherche (nom, objet)", **seed("text", current.text))
+    st.session_state["presentation_toggle"] = presentation_mode()
+    side.toggle(
+        "Mode présentation (vidéoprojecteur)",
+        key="presentation_toggle",
+        on_change=_set_presentation,
+        help="Masque ce panneau et agrandit les textes ; le lien copié garde ce mode.",
+    )
     set_filters(current)  # the URL follows the filters on every page, page switches included
     if not current.is_default() and side.button("Réinitialiser les filtres"):
         set_filters(geo_filters.Filters())

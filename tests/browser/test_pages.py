@@ -237,3 +237,18 @@ def test_map_page_switches_to_funded_structures(page, dashboard):
     wait_for_app(page)
     assert leaflet_features(map_frame(page))["points"] == len(funded)
     assert_clean(page)
+
+
+def test_presentation_mode_hides_the_sidebar_and_keeps_the_filters(page, dashboard):
+    open_page(page, f"{dashboard}/carte?axes=3&presentation=1")
+    grants, _ = expected_grant_locations(axes=[3])
+    assert selected_count(page) == grants
+    assert not page.locator('[data-testid="stSidebar"]').is_visible()
+    assert parse_qs(urlparse(page.url).query) == {"axes": ["3"], "presentation": ["1"]}
+    screenshot(page, "carte_presentation")
+    page.get_by_role("button", name="Quitter le mode présentation").click()
+    page.wait_for_timeout(500)
+    wait_for_app(page)
+    assert page.locator('[data-testid="stSidebar"]').is_visible()
+    assert parse_qs(urlparse(page.url).query) == {"axes": ["3"]}
+    assert selected_count(page) == grants
