@@ -22,15 +22,24 @@ if catalogue.empty:
     st.stop()
 
 labels = dict(zip(catalogue["id"], catalogue["libelle"], strict=True))
+from_url = [i for i in st.query_params.get("territoires", "").split(",") if i in labels][:4]
 defaults = [i for i in catalogue["id"] if i in ("quartier:5", "quartier:2")][:2]
+st.session_state["compare_ids"] = from_url or defaults or list(catalogue["id"][:2])
+
+
+def _to_url() -> None:
+    """The chosen territories go into the URL, so a copied link shows the same comparison."""
+    st.query_params["territoires"] = ",".join(st.session_state["compare_ids"])
+
+
 chosen = st.multiselect(
     "Territoires à comparer (2 à 4)",
     list(catalogue["id"]),
-    default=defaults or list(catalogue["id"][:2]),
     format_func=labels.get,
     max_selections=4,
     placeholder="Choisir des territoires",
     key="compare_ids",
+    on_change=_to_url,
 )
 if len(chosen) < 2:
     st.info("Sélectionnez au moins deux territoires.")

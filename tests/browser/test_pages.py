@@ -252,3 +252,12 @@ def test_presentation_mode_hides_the_sidebar_and_keeps_the_filters(page, dashboa
     assert page.locator('[data-testid="stSidebar"]').is_visible()
     assert parse_qs(urlparse(page.url).query) == {"axes": ["3"]}
     assert selected_count(page) == grants
+
+
+def test_compared_territories_come_from_the_url(page, dashboard):
+    open_page(page, f"{dashboard}/comparer?territoires=quartier:1,quartier:10")
+    chips = page.locator('[data-testid="stMain"] [data-testid="stMultiSelect"]').first.inner_text()
+    assert "Quartier – Bois-Blancs" in chips and "Quartier – Wazemmes" in chips
+    assert "Lille-Centre" not in chips  # the default pair is not used
+    assert parse_qs(urlparse(page.url).query)["territoires"] == ["quartier:1,quartier:10"]
+    assert_clean(page)
