@@ -182,11 +182,6 @@ def priority_axis() -> dict[int, int]:
     return {p["numero"]: a["numero"] for a in strategy()["axes"] for p in a["priorites"]}
 
 
-def priority_titles() -> dict[int, str]:
-    """Official title of each priority."""
-    return {p["numero"]: p["titre"] for a in strategy()["axes"] for p in a["priorites"]}
-
-
 def axis_titles() -> dict[int, str]:
     """Official title of each axis."""
     return {a["numero"]: a["titre"] for a in strategy()["axes"]}

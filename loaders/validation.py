@@ -570,11 +570,6 @@ def _as_text(value: object) -> str:
     return str(value).strip()
 
 
-def empty_frame(kind: str) -> pd.DataFrame:
-    """A typed, empty frame with the canonical columns of `kind`."""
-    return typed_frame([], kind, [])
-
-
 _DTYPES = {"str": "object", "date": "object", "int": "Int64", "float": "float64", "bool": "boolean"}
 
 
