@@ -14,6 +14,7 @@ from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
 
 import requests
+from urllib3.exceptions import NameResolutionError
 
 from loaders.config import USER_AGENT
 
@@ -89,6 +90,13 @@ def fetch(
             except requests.Timeout:
                 last_problem = f"délai dépassé ({timeout:g} s sans réponse)"
             except requests.ConnectionError as exc:
+                if _no_such_host(exc):
+                    # No DNS answer: no Internet access here, retrying would only add minutes.
+                    raise FetchError(
+                        f"Échec du téléchargement de {url} : nom d'hôte introuvable "
+                        "(pas d'accès à Internet ?)",
+                        url,
+                    ) from exc
                 last_problem = f"connexion impossible ou interrompue ({_short(exc)})"
             except requests.RequestException as exc:
                 raise FetchError(f"Requête impossible vers {url} : {_short(exc)}", url) from exc
@@ -119,6 +127,21 @@ def fetch(
     finally:
         if own_session:
             session.close()
+
+
+def _no_such_host(exc: BaseException) -> bool:
+    """True when the failure comes from a host name that could not be resolved."""
+    seen: BaseException | None = exc
+    for _ in range(6):  # requests wraps urllib3's MaxRetryError, which holds the reason
+        if isinstance(seen, NameResolutionError):
+            return True
+        if seen is None:
+            return False
+        nested = getattr(seen, "reason", None)
+        if nested is None and seen.args and isinstance(seen.args[0], BaseException):
+            nested = seen.args[0]
+        seen = nested
+    return False
 
 
 def _short(exc: Exception) -> str:

@@ -91,3 +91,17 @@ def test_rate_limiter_spaces_calls():
     clock[0] += 1.0
     limiter.wait()  # well past the interval
     assert waits == [pytest.approx(0.20)]
+
+
+def test_an_unknown_host_is_not_retried():
+    """DNS failures (an offline machine) stop at once instead of backing off for minutes."""
+    import requests
+    from urllib3.exceptions import MaxRetryError, NameResolutionError
+
+    from loaders.http import _no_such_host
+
+    dns = NameResolutionError("example.org", None, "Name or service not known")
+    wrapped = requests.ConnectionError(MaxRetryError(None, "/", reason=dns))
+    assert _no_such_host(wrapped)
+    refused = requests.ConnectionError(MaxRetryError(None, "/", reason=ConnectionRefusedError()))
+    assert not _no_such_host(refused)
