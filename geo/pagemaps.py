@@ -154,10 +154,7 @@ def funded_map(
             color="#1b7837",
             cluster=cluster,
         ).add_to(m)
-    if demo:
-        m.add_child(MapNote(DEMO_NOTE))
-    layer_control(m)
-    return m
+    return _finish(m, demo)
 
 
 def land_map(
@@ -216,10 +213,7 @@ def land_map(
                 tooltip_fields=fields,
                 style={"color": colour, "fillColor": colour, "fillOpacity": 0.5, "weight": 2},
             ).add_to(m)
-    if demo:
-        m.add_child(MapNote(DEMO_NOTE))
-    layer_control(m)
-    return m
+    return _finish(m, demo)
 
 
 def choropleth_map(
@@ -248,6 +242,11 @@ def choropleth_map(
     ).add_to(m)
     if layers is not None:
         add_reference_layers(m, layers, qpv=("qpv_2024",), quartiers=False, communes=True)
+    return _finish(m, demo)
+
+
+def _finish(m: folium.Map, demo: bool) -> folium.Map:
+    """Last touches shared by every page map: the demo notice, then the layer switcher."""
     if demo:
         m.add_child(MapNote(DEMO_NOTE))
     layer_control(m)
