@@ -6,7 +6,6 @@ import streamlit as st
 from geo.formatting import fmt_date, fmt_int
 from loaders import config
 from loaders.export import ExportError, export_dataset
-from loaders.layers import fetch_layer
 from pages import shared
 
 data = shared.bundle()
@@ -42,17 +41,7 @@ st.markdown(
     f"Source officielle : **{entry.get('producteur', '—')}** — {entry.get('licence', '')}  \n"
     f"Page du jeu de données : {entry.get('page', '—')}"
 )
-if st.button("Télécharger depuis la source officielle", key="layer_fetch"):
-    with st.spinner("Téléchargement…"):
-        try:
-            _, meta = fetch_layer(name)
-        except Exception as exc:  # noqa: BLE001 - shown to the user, nothing is lost
-            st.error(f"Échec du téléchargement : {exc}")
-        else:
-            if meta.rows and not meta.warning:
-                st.success(f"{fmt_int(meta.rows)} entités chargées ({meta.source}).")
-                st.rerun()
-            st.error(meta.warning or meta.reason or "Source officielle injoignable.")
+shared.fetch_button(name, key="layer_fetch")
 shared.layer_upload(name, key=f"donnees_upload_{name}")
 
 st.subheader("Contrôle des limites communales")

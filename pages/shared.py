@@ -212,17 +212,23 @@ def missing_layer(name: str, data: Bundle) -> None:
         "ci-dessous (GeoJSON, GeoPackage, Shapefile zippé, KML).",
         icon=":material/layers_clear:",
     )
-    if st.button("Télécharger depuis la source officielle", key=f"fetch_{name}"):
-        with st.spinner("Téléchargement…"):
-            try:
-                _, fetched = fetch_layer(name)
-            except Exception as exc:  # noqa: BLE001 - the message is shown, nothing is lost
-                st.error(f"Échec du téléchargement : {exc}")
-            else:
-                if fetched.rows:
-                    st.rerun()
-                st.error(fetched.warning or fetched.reason or "Source injoignable.")
+    fetch_button(name, key=f"fetch_{name}")
     layer_upload(name, key=f"upload_{name}")
+
+
+def fetch_button(name: str, key: str) -> None:
+    """Button fetching one layer from its official source; a stale fallback counts as failure."""
+    if not st.button("Télécharger depuis la source officielle", key=key):
+        return
+    with st.spinner("Téléchargement…"):
+        try:
+            _, meta = fetch_layer(name)
+        except Exception as exc:  # noqa: BLE001 - the message is shown, nothing is lost
+            st.error(f"Échec du téléchargement : {exc}")
+            return
+    if meta.rows and not meta.warning:
+        st.rerun()
+    st.error(meta.warning or meta.reason or "Source officielle injoignable.")
 
 
 def layer_upload(name: str, key: str) -> None:

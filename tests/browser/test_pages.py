@@ -25,8 +25,8 @@ def _fold(text: str) -> str:
     return unicodedata.normalize("NFKD", str(text)).encode("ascii", "ignore").decode().casefold()
 
 
-def expected_grant_locations(axes=None, years=None, text=None) -> tuple[int, int]:
-    """(grants, distinct map locations) for a filter, from the demo CSVs alone.
+def demo_grants() -> pd.DataFrame:
+    """The demo grants with their map position (lat, lon), from the CSVs alone.
 
     A grant sits at its project location, else at its beneficiary's; beneficiaries with
     diffusion status P are never placed, so their grants without a project location are off-map.
@@ -34,25 +34,31 @@ def expected_grant_locations(axes=None, years=None, text=None) -> tuple[int, int
     structures = pd.read_csv(DEMO_DIR / "structures.csv", dtype=str)
     grants = pd.read_csv(DEMO_DIR / "grants.csv", dtype=str)
     public = structures[structures["statut_diffusion"] != "P"].set_index("siret")
+    beneficiary = grants["idBeneficiaire"]
+    return grants.assign(
+        nom_structure=beneficiary.map(public["nom"]).fillna(""),
+        lat=grants["lat_projet"].astype(float).fillna(beneficiary.map(public["lat"]).astype(float)),
+        lon=grants["lon_projet"].astype(float).fillna(beneficiary.map(public["lon"]).astype(float)),
+    )
+
+
+def expected_grant_locations(axes=None, years=None, text=None) -> tuple[int, int]:
+    """(grants, distinct map locations) for a filter."""
+    grants = demo_grants()
     if axes:
         grants = grants[grants["axe"].astype(int).isin(axes)]
     if years:
         grants = grants[grants["annee"].astype(int).between(*years)]
     if text:
-        names = grants["idBeneficiaire"].map(public["nom"]).fillna("")
-        hay = grants["nomBeneficiaire"].fillna("") + " " + grants["objet"].fillna("") + " " + names
+        hay = (
+            grants["nomBeneficiaire"].fillna("")
+            + " "
+            + grants["objet"].fillna("")
+            + " "
+            + grants["nom_structure"]
+        )
         grants = grants[hay.map(_fold).str.contains(_fold(text), regex=False)]
-    lat = (
-        grants["lat_projet"]
-        .astype(float)
-        .fillna(grants["idBeneficiaire"].map(public["lat"]).astype(float))
-    )
-    lon = (
-        grants["lon_projet"]
-        .astype(float)
-        .fillna(grants["idBeneficiaire"].map(public["lon"]).astype(float))
-    )
-    located = pd.DataFrame({"x": lon.round(5), "y": lat.round(5)}).dropna()
+    located = pd.DataFrame({"x": grants["lon"].round(5), "y": grants["lat"].round(5)}).dropna()
     return len(grants), len(located.drop_duplicates())
 
 
@@ -156,23 +162,10 @@ def test_filters_survive_a_page_switch(page, dashboard):
 
 
 def grant_points() -> gpd.GeoDataFrame:
-    """Every located demo grant as a point, placed as in expected_grant_locations."""
-    structures = pd.read_csv(DEMO_DIR / "structures.csv", dtype=str)
-    grants = pd.read_csv(DEMO_DIR / "grants.csv", dtype=str)
-    public = structures[structures["statut_diffusion"] != "P"].set_index("siret")
-    lat = (
-        grants["lat_projet"]
-        .astype(float)
-        .fillna(grants["idBeneficiaire"].map(public["lat"]).astype(float))
-    )
-    lon = (
-        grants["lon_projet"]
-        .astype(float)
-        .fillna(grants["idBeneficiaire"].map(public["lon"]).astype(float))
-    )
-    keep = lat.notna() & lon.notna()
+    """Every located demo grant as a point."""
+    grants = demo_grants().dropna(subset=["lat", "lon"])
     return gpd.GeoDataFrame(
-        grants[keep], geometry=gpd.points_from_xy(lon[keep], lat[keep]), crs="EPSG:4326"
+        grants, geometry=gpd.points_from_xy(grants["lon"], grants["lat"]), crs="EPSG:4326"
     )
 
 
