@@ -23,6 +23,7 @@ import shapely
 from geo.crs import DISPLAY_CRS
 from loaders import model, store
 from loaders.config import DEMO_DIR
+from loaders.validation import repair_geometry
 
 KINDS = ("structures", "grants", "land")
 DEMO_SOURCE = "Jeu de démonstration fictif"
@@ -134,12 +135,19 @@ def _grants_gdf(df: pd.DataFrame, structures: pd.DataFrame) -> gpd.GeoDataFrame:
 def _land_gdf(df: pd.DataFrame) -> gpd.GeoDataFrame:
     """Parcel outline (WKT) when given and readable, else the lon/lat point, else None.
 
-    The model's WKT `geometry` column becomes the GeoDataFrame's geometry column.
+    The model's WKT `geometry` column becomes the GeoDataFrame's geometry column. Imports only
+    store valid geometries (loaders.validation), but a store written before that rule may hold
+    invalid ones: they are repaired here, once, at load, the same way (a parcel beyond repair falls
+    back to its point), so that no page ever meets an invalid geometry.
     """
     wkt = df["geometry"].to_numpy(dtype=object)
     parcels = np.full(len(df), None, dtype=object)
     has_wkt = ~pd.isna(wkt)
     parcels[has_wkt] = shapely.from_wkt(wkt[has_wkt].astype(str), on_invalid="ignore")
+    present = ~pd.isna(parcels)
+    invalid = np.flatnonzero(present & ~shapely.is_valid(parcels))
+    for i in invalid:
+        parcels[i] = repair_geometry(parcels[i])
     geoms = np.where(pd.isna(parcels), _points(df["lon"], df["lat"]), parcels)
     return _frame(df.drop(columns="geometry"), geoms)
 

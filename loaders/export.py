@@ -3,6 +3,9 @@
 Every export names its sources and their last update date (Licence Ouverte), says so when the data
 are the fictional demo set, and neutralises spreadsheet formulas in text cells (CSV/XLSX), because
 a file downloaded from the dashboard is opened in Excel by people who did not write its content.
+Which cells are neutralised is decided in one place, loaders.formulas: `=HYPERLINK(...)` or
+`-2+3` get a leading apostrophe, `-Association Avenir` and `-12,5` do not; the importer removes
+that apostrophe again, so an export can be imported back unchanged.
 
 Choices (documented in the report to the lead and tested):
 - csv/xlsx use the French labels of `loaders.model`; geojson/gpkg keep the canonical column names
@@ -41,6 +44,7 @@ from openpyxl import Workbook
 from openpyxl.styles import Font
 
 from loaders.config import home_dir
+from loaders.formulas import neutralise
 from loaders.http import FetchError, fetch
 from loaders.model import SCDL_COLUMNS, SCHEMAS, siret_is_valid
 
@@ -49,7 +53,6 @@ DEMO_WARNING = "Données fictives de démonstration — ne pas réutiliser"
 SCDL_SCHEMA_URL = "https://schema.data.gouv.fr/schemas/scdl/subventions/2.1.1/schema.json"
 SCDL_SCHEMA_ENV = "ESS_SCDL_SCHEMA"
 SCDL_VERSION = "2.1.1"
-FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
 MAX_REPORTED_ERRORS = 10
 
 # French labels of the columns added by enrichment and geocoding (not part of loaders.model).
@@ -214,11 +217,6 @@ def _rows(df: pd.DataFrame, columns: list[tuple[str, str, str]]) -> list[list]:
     values = [df[name].astype(object).tolist() for name, _, _ in columns]
     kinds = [dtype for _, dtype, _ in columns]
     return [[_cell(v, kinds[j]) for j, v in enumerate(row)] for row in zip(*values, strict=True)]
-
-
-def neutralise(text: str) -> str:
-    """Prefix text that a spreadsheet would run as a formula with an apostrophe."""
-    return "'" + text if text.startswith(FORMULA_PREFIXES) else text
 
 
 def _french_number(value: int | float) -> str:

@@ -22,11 +22,11 @@ import pandas as pd
 
 from loaders import mapping as mapping_mod
 from loaders import validation
+from loaders.formulas import neutralise
 from loaders.readers_tabular import (
     ImportFileError,
     RawTable,
     cell_text,
-    parse_number,
     read_tabular,
 )
 
@@ -354,14 +354,9 @@ def _enrich_from_sirene(
     return enriched, warnings, note
 
 
-_FORMULA_START = ("=", "+", "@", "\t", "\r")
-
-
 def _safe_cell(value: object) -> str:
-    """Neutralise spreadsheet formulas in a value we hand back (CSV injection)."""
-    text = "" if value is None else str(value)
-    risky = text.startswith(_FORMULA_START) or (text.startswith("-") and parse_number(text) is None)
-    return "'" + text if risky else text
+    """Neutralise spreadsheet formulas in a value we hand back (CSV injection, loaders.formulas)."""
+    return neutralise("" if value is None else str(value))
 
 
 def rejects_csv(report: ImportReport) -> bytes:

@@ -2,16 +2,22 @@
 
 Everything comes out as a GeoDataFrame in EPSG:4326 with lower-case column names, so the layer
 modules only deal with column meanings, never with formats.
+
+Compressed inputs are judged by their uncompressed size first (loaders.archives): a zipped
+Shapefile is checked from its central directory, then its .shp and sidecar files are extracted
+(within the same limit) to a temporary folder, so GDAL never decompresses anything itself; gzip
+payloads are decompressed in chunks and abandoned past the limit.
 """
 
 from __future__ import annotations
 
 import csv
-import gzip
 import io
 import json
 import sys
+import tempfile
 import zipfile
+from collections.abc import Callable
 from pathlib import Path
 
 import geopandas as gpd
@@ -21,6 +27,7 @@ import shapely
 from shapely.geometry import shape
 
 from geo.crs import DISPLAY_CRS
+from loaders.archives import ArchiveTooLargeError, check_members, extract_members, gunzip_limited
 
 VECTOR_SUFFIXES = {".geojson", ".json", ".gpkg", ".zip", ".shp", ".kml", ".csv", ".gz"}
 LON_NAMES = ("longitude", "lon", "lng", "long", "x")
@@ -32,9 +39,12 @@ class ReaderError(ValueError):
     """A file cannot be read as a geographic layer (message in French, names the file)."""
 
 
+def _label(path: Path | str) -> str:
+    return str(path) if "://" in str(path) else Path(str(path)).name
+
+
 def _fail(path: Path | str, what: str) -> ReaderError:
-    label = str(path) if "://" in str(path) else Path(str(path)).name
-    return ReaderError(f"Impossible de lire « {label} » : {what}")
+    return ReaderError(f"Impossible de lire « {_label(path)} » : {what}")
 
 
 def _lower_columns(df: pd.DataFrame) -> pd.DataFrame:
@@ -99,7 +109,9 @@ def maybe_gunzip(content: bytes, origin: str) -> bytes:
     """Decompress gzip payloads (Etalab ships .geojson.gz); leave anything else unchanged."""
     if content[:2] == b"\x1f\x8b":
         try:
-            return gzip.decompress(content)
+            return gunzip_limited(content, _label(origin))
+        except ArchiveTooLargeError as exc:
+            raise ReaderError(str(exc)) from exc
         except (OSError, EOFError) as exc:
             raise _fail(origin, f"archive gzip tronquée ou invalide ({exc})") from exc
     return content
@@ -116,18 +128,51 @@ def read_vector(path: str | Path) -> gpd.GeoDataFrame:
     if name.endswith((".geojson", ".json", ".gz")):
         return geojson_from_bytes(path.read_bytes(), path.name)
     if name.endswith(".zip"):
-        if not zipfile.is_zipfile(path):
-            raise _fail(path, "archive ZIP invalide")
-        with zipfile.ZipFile(path) as archive:
-            shp = [n for n in archive.namelist() if n.lower().endswith(".shp")]
-        if not shp:
-            raise _fail(path, "l'archive ZIP ne contient aucun fichier .shp")
-        return _read_ogr(f"zip://{path}!{shp[0]}", path)
+        return _from_zip(path, lambda shp: _read_ogr(shp, path))
     if name.endswith((".gpkg", ".shp", ".kml")):
         return _read_ogr(str(path), path)
     raise _fail(
         path, "format non reconnu (attendu : GeoJSON, GeoPackage, Shapefile zippé, KML, CSV)"
     )
+
+
+def _from_zip(path: Path, read: Callable[[str], pd.DataFrame]) -> pd.DataFrame:
+    """`read` applied to the Shapefile of a zip archive, once checked and extracted."""
+    if not zipfile.is_zipfile(path):
+        raise _fail(path, "archive ZIP invalide")
+    with tempfile.TemporaryDirectory(prefix="ess-zip-") as folder:
+        try:
+            with zipfile.ZipFile(path) as archive:
+                check_members(archive.infolist(), path.name)
+                members = _shapefile_members(archive.namelist())
+                if not members:
+                    raise _fail(path, "l'archive ZIP ne contient aucun fichier .shp")
+                extract_members(archive, members, Path(folder), path.name)
+        except ArchiveTooLargeError as exc:
+            raise ReaderError(str(exc)) from exc
+        except (zipfile.BadZipFile, zipfile.LargeZipFile, NotImplementedError, OSError) as exc:
+            raise _fail(path, f"archive ZIP illisible ({exc})") from exc
+        return read(str(Path(folder) / next(iter(members.values()))))
+
+
+def _shapefile_members(names: list[str]) -> dict[str, str]:
+    """{member: plain file name} for the first .shp of an archive and its sidecar files.
+
+    Sidecars (.shx, .dbf, .prj, .cpg...) are those sharing the .shp's path and stem in any case;
+    they are renamed after the .shp's stem, and no member keeps its folders, so nothing can be
+    written outside the temporary folder.
+    """
+    shp = next((n for n in names if n.lower().endswith(".shp")), None)
+    if shp is None:
+        return {}
+    stem = shp[:-4]
+    base = stem.replace("\\", "/").rsplit("/", 1)[-1] or "couche"
+    members = {shp: base + ".shp"}
+    for name in names:
+        head, dot, ext = name.rpartition(".")
+        if name != shp and dot and head.lower() == stem.lower() and "/" not in ext:
+            members[name] = f"{base}.{ext}"
+    return members
 
 
 def _read_ogr(source: str, path: Path) -> gpd.GeoDataFrame:
@@ -148,13 +193,12 @@ def read_table(path: str | Path) -> pd.DataFrame:
         return _lower_columns(_read_csv(path))
     if name.endswith((".geojson", ".json", ".gz")):
         return pd.DataFrame(read_vector(path).drop(columns="geometry"))
-    source = str(path)
     if name.endswith(".zip"):
-        with zipfile.ZipFile(path) as archive:
-            shp = [n for n in archive.namelist() if n.lower().endswith(".shp")]
-        if not shp:
-            raise _fail(path, "l'archive ZIP ne contient aucun fichier .shp")
-        source = f"zip://{path}!{shp[0]}"
+        return _from_zip(path, lambda shp: _read_attributes(shp, path))
+    return _read_attributes(str(path), path)
+
+
+def _read_attributes(source: str, path: Path) -> pd.DataFrame:
     try:
         return _lower_columns(pyogrio.read_dataframe(source, read_geometry=False))
     except Exception as exc:  # GDAL errors

@@ -4,6 +4,11 @@ Everything comes out as text so that validation, not the reader, decides what a 
 that a rejected row can be handed back exactly as it was typed. Files are only ever parsed: never
 executed, unpickled or evaluated (XLSX formulas are read as their cached values, never computed).
 
+An XLSX workbook is a zip archive: its declared uncompressed size is checked (loaders.archives)
+before openpyxl opens it. A leading apostrophe that a neutralising export put before a formula
+trigger (`'=SUM(A1)`, see loaders.formulas) is removed from every cell, so that our own exports
+can be imported back unchanged.
+
 Row numbers follow what a spreadsheet user sees: the header is row 1, the first data row is row 2.
 For a CSV file a "row" is a record: a quoted field spanning several lines still counts as one row,
 exactly as Excel or LibreOffice display it. Blank rows keep their number but are not data.
@@ -20,6 +25,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import pandas as pd
+
+from loaders.archives import ArchiveTooLargeError, check_zip
 
 MAX_FILE_BYTES = 50 * 1024 * 1024
 SEPARATORS = (";", ",", "\t")
@@ -204,6 +211,7 @@ def _read_csv(content: bytes, file_name: str) -> RawTable:
             continue
         good.append(record)
         good_rows.append(row)
+    stripped = _unneutralise_rows(good)
     frame = pd.DataFrame(
         good, columns=header, index=pd.Index(good_rows, name="ligne"), dtype=object
     )
@@ -211,7 +219,32 @@ def _read_csv(content: bytes, file_name: str) -> RawTable:
         f"Encodage détecté : {ENCODING_NAMES[encoding]} ; "
         f"séparateur : {SEPARATOR_NAMES[separator]}."
     ]
+    notes += _unneutralised_note(stripped)
     return RawTable(file_name, frame, malformed, encoding, separator, None, notes)
+
+
+def _unneutralise_rows(rows: list[list[str]]) -> int:
+    """Remove, in place, the apostrophe exports put before formula triggers; count the cells."""
+    from loaders.formulas import unneutralise  # local: loaders.formulas imports this module
+
+    count = 0
+    for row in rows:
+        for i, value in enumerate(row):
+            if value.startswith("'"):
+                plain = unneutralise(value)
+                if plain != value:
+                    row[i] = plain
+                    count += 1
+    return count
+
+
+def _unneutralised_note(count: int) -> list[str]:
+    if not count:
+        return []
+    return [
+        f"{count} cellule(s) commençant par une apostrophe de protection contre les formules "
+        "(ajoutée par un export) : apostrophe retirée."
+    ]
 
 
 # --- XLSX --------------------------------------------------------------------------------------
@@ -241,6 +274,14 @@ def _read_xlsx(content: bytes, file_name: str, sheet: str | None) -> RawTable:
 
     if not zipfile.is_zipfile(io.BytesIO(content)):
         raise _fail(file_name, "ce n'est pas un classeur Excel .xlsx valide (archive illisible)")
+    try:
+        check_zip(content, file_name)
+    except ArchiveTooLargeError as exc:
+        raise ImportFileError(str(exc)) from exc
+    except (zipfile.BadZipFile, zipfile.LargeZipFile, OSError, ValueError) as exc:
+        raise _fail(
+            file_name, "ce n'est pas un classeur Excel .xlsx valide (archive illisible)"
+        ) from exc
     try:
         workbook = openpyxl.load_workbook(
             io.BytesIO(content), read_only=True, data_only=True, keep_links=False
@@ -285,8 +326,10 @@ def _read_xlsx(content: bytes, file_name: str, sheet: str | None) -> RawTable:
             continue
         data.append(row + [""] * (width - len(row)))
         index.append(header_at + 2 + offset)
+    stripped = _unneutralise_rows(data)
     frame = pd.DataFrame(data, columns=header, index=pd.Index(index, name="ligne"), dtype=object)
     notes = [f"Classeur Excel : feuille « {sheet_name} » lue (valeurs seulement)."]
+    notes += _unneutralised_note(stripped)
     return RawTable(file_name, frame, [], None, None, sheet_name, notes)
 
 

@@ -21,6 +21,14 @@ What blocks a row (reject) and what only warns is decided for the City's use of 
   `id_subvention` is generated from the row's content, so an exact repeated line is a duplicate.
 - structures: a valid SIRET, a name, and an address or coordinates inside the MEL.
 - land: an id, a name, a known type and status, coordinates or a WKT geometry inside the MEL.
+  An invalid geometry (a self-intersecting "bow-tie" polygon, say) is repaired here, at import,
+  never at display: `shapely.make_valid`, keeping only the polygonal parts of a polygon, with a
+  warning naming the defect; a geometry that cannot be repaired, or is empty, rejects the row.
+  Every stored geometry is valid.
+- amounts: not finite, negative, or above a plausible ceiling (CEILINGS: 100 000 000 € for
+  `montant` and `montant_verse`, 10 000 000 € for `loyer_annuel_eur`, 10 000 000 m² for
+  `surface_m2`) rejects the row, with the value as typed; a paid amount above the granted amount
+  only warns.
 - everywhere: invalid SIRET (Luhn) or RNA, unreadable numbers/dates/booleans, coordinates outside
   the MEL bounding box, duplicate identifiers.
 """
@@ -29,13 +37,16 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
+import math
 import re
 import unicodedata
 from collections.abc import Callable
 
 import pandas as pd
+import shapely
 
 from geo.crs import MEL_BBOX
+from geo.formatting import NNBSP, fmt_number
 from loaders import model
 from loaders.mapping import normalise_name
 from loaders.readers_tabular import _PLAIN_NUMBER, parse_number
@@ -46,6 +57,20 @@ _TRUE = {"oui", "o", "true", "vrai", "1", "yes", "y", "x"}
 _FALSE = {"non", "n", "false", "faux", "0", "no"}
 
 ID_COLUMN = {"grants": "id_subvention", "structures": "siret", "land": "site_id"}
+
+# Plausible ceilings (value, unit): above them a figure is a typing or export error, never a real
+# one. The whole ESS strategy is 700 000 € over six years and the City's yearly budget is about
+# 600 M€, so no single grant reaches 100 M€; a yearly rent of ESS premises is counted in thousands
+# of euros; 10 km² (1 000 ha) is a quarter of Lille, larger than any land site or friche.
+MAX_AMOUNT_EUR = 100_000_000
+MAX_RENT_EUR = 10_000_000
+MAX_SURFACE_M2 = 10_000_000
+CEILINGS: dict[str, tuple[float, str]] = {
+    "montant": (MAX_AMOUNT_EUR, "€"),
+    "montant_verse": (MAX_AMOUNT_EUR, "€"),
+    "loyer_annuel_eur": (MAX_RENT_EUR, "€"),
+    "surface_m2": (MAX_SURFACE_M2, "m²"),
+}
 
 
 def row_numbers(df: pd.DataFrame) -> list[int]:
@@ -61,8 +86,8 @@ def fr_date(iso: str) -> str:
 
 
 def fr_number(value: float) -> str:
-    """12345.67 -> 12 345,67 (narrow no-break space)."""
-    text = f"{value:,.2f}".replace(",", "\u202f").replace(".", ",")
+    """12345.67 -> 12 345,67 (narrow no-break space, geo.formatting), no ",00" for whole numbers."""
+    text = fmt_number(value, 2)
     return text[:-3] if text.endswith(",00") else text
 
 
@@ -158,14 +183,28 @@ class _Checker:
     # typed readers: they reject or warn, and return the clean value (None when empty/invalid)
 
     def number(self, row: int, col: str, text: str, *, minimum: float | None = 0) -> float | None:
+        """A finite number, >= minimum and within CEILINGS[col] when the column has a ceiling."""
         if not text:
             return None
         value = parse_number(text)
         if value is None:
-            self.reject(row, col, f"valeur non numérique : « {_short(text)} »")
+            if _non_finite(text):
+                self.reject(row, col, f"valeur non finie : « {_short(text)} »")
+            else:
+                self.reject(row, col, f"valeur non numérique : « {_short(text)} »")
             return None
         if minimum is not None and value < minimum:
-            self.reject(row, col, f"valeur négative : {fr_number(value)}")
+            shown = fr_number(value) if value > -1e12 else f"« {_short(text)} »"
+            self.reject(row, col, f"valeur négative : {shown}")
+            return None
+        if col in CEILINGS and value > CEILINGS[col][0]:
+            ceiling, unit = CEILINGS[col]
+            self.reject(
+                row,
+                col,
+                f"valeur hors de la plage plausible : « {_short(text)} » "
+                f"(plafond : {fmt_number(ceiling)}{NNBSP}{unit})",
+            )
             return None
         if not _PLAIN_NUMBER.match(text):
             self.warn(row, col, f"nombre « {text} » lu {fr_number(value)}")
@@ -258,6 +297,14 @@ class _Checker:
         elif value != text:
             self.warn(row, col, f"« {text} » normalisé en « {value} »")
         return value
+
+
+def _non_finite(text: str) -> bool:
+    """ "inf", "NaN", "1e309": text that Python reads as a number that is not finite."""
+    try:
+        return not math.isfinite(float(text.strip().replace(",", ".")))
+    except ValueError:
+        return False
 
 
 def _short(text: str, limit: int = 60) -> str:
@@ -533,17 +580,10 @@ def _check_land(c: _Checker, row: int, v: dict[str, str]) -> dict:
     if v["geometry"]:
         try:
             shape = wkt.loads(v["geometry"])
-            point = shape.representative_point()
-            ok = not shape.is_empty and in_mel(point.x, point.y)
         except Exception:  # noqa: BLE001 - shapely raises several types on bad WKT
             c.reject(row, "geometry", "géométrie WKT illisible")
         else:
-            if ok:
-                out["geometry"] = shape.wkt
-            else:
-                c.reject(
-                    row, "geometry", "géométrie vide ou hors de la Métropole européenne de Lille"
-                )
+            out["geometry"] = _land_geometry(c, row, shape)
     elif not v["lat"] and not v["lon"]:
         c.reject(row, "lat", "ni coordonnées ni géométrie : impossible de localiser le site")
     out["surface_m2"] = c.number(row, "surface_m2", v["surface_m2"])
@@ -555,6 +595,86 @@ def _check_land(c: _Checker, row: int, v: dict[str, str]) -> dict:
     if out["date_debut"] and out["date_fin"] and out["date_fin"] < out["date_debut"]:
         c.reject(row, "date_fin", "date de fin antérieure à la date de début")
     return out
+
+
+# GEOS's reasons (shapely.is_valid_reason, how they start) in French.
+_GEOMETRY_DEFECTS = {
+    "Self-intersection": "polygone auto-intersecté",
+    "Ring Self-intersection": "contour qui se recoupe",
+    "Too few points": "trop peu de points",
+    "Hole lies outside shell": "trou en dehors du contour",
+    "Interior is disconnected": "intérieur en plusieurs morceaux",
+    "Nested holes": "trous imbriqués",
+    "Nested shells": "polygones imbriqués",
+    "Duplicate Rings": "contours en double",
+    "Invalid Coordinate": "coordonnée non finie",
+    "Ring is not closed": "contour non fermé",
+}
+_POLYGONAL = ("Polygon", "MultiPolygon")
+# A parcel may overhang the MEL's bounding box a little, never by more than this (degrees).
+_BBOX_MARGIN = 0.05
+
+
+def geometry_defect(geom) -> str | None:
+    """Why `geom` is invalid, in French (None when it is valid)."""
+    if shapely.is_valid(geom):
+        return None
+    reason = (shapely.is_valid_reason(geom) or "").split("[", 1)[0].strip()
+    for key, label in _GEOMETRY_DEFECTS.items():
+        if reason.startswith(key):
+            return label
+    return f"géométrie invalide ({reason or 'raison inconnue'})"
+
+
+def repair_geometry(geom):
+    """A valid version of `geom`, or None when nothing usable is left.
+
+    `shapely.make_valid`, then, for a polygon, only its polygonal parts (a bow-tie becomes two
+    triangles; a polygon flattened into a line has none left).
+    """
+    if geom is None or geom.is_empty:
+        return None
+    if shapely.is_valid(geom):
+        return geom
+    try:
+        fixed = shapely.make_valid(geom)
+        if geom.geom_type in _POLYGONAL and fixed.geom_type not in _POLYGONAL:
+            parts = [p for p in shapely.get_parts(fixed) if p.geom_type in _POLYGONAL]
+            fixed = shapely.union_all(parts) if parts else None
+    except shapely.errors.GEOSException:
+        return None
+    if fixed is None or fixed.is_empty or not shapely.is_valid(fixed):
+        return None
+    return fixed
+
+
+def _land_geometry(c: _Checker, row: int, shape) -> str | None:
+    """The WKT to store for a land site's geometry, repaired if need be; None when rejected."""
+    if shape.is_empty:
+        c.reject(row, "geometry", "géométrie vide")
+        return None
+    defect = geometry_defect(shape)
+    if defect is not None:
+        fixed = repair_geometry(shape)
+        if fixed is None:
+            c.reject(row, "geometry", f"{defect} : géométrie impossible à réparer")
+            return None
+        c.warn(row, "geometry", f"{defect} : géométrie réparée")
+        shape = fixed
+    xmin, ymin, xmax, ymax = shape.bounds
+    lon_min, lat_min, lon_max, lat_max = MEL_BBOX
+    point = shape.representative_point()
+    inside = (
+        in_mel(point.x, point.y)
+        and xmin >= lon_min - _BBOX_MARGIN
+        and ymin >= lat_min - _BBOX_MARGIN
+        and xmax <= lon_max + _BBOX_MARGIN
+        and ymax <= lat_max + _BBOX_MARGIN
+    )
+    if not inside:
+        c.reject(row, "geometry", "géométrie hors de la Métropole européenne de Lille")
+        return None
+    return shape.wkt
 
 
 _RULES: dict[str, Callable[[_Checker, int, dict[str, str]], dict]] = {

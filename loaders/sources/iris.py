@@ -16,6 +16,7 @@ import geopandas as gpd
 import pandas as pd
 import requests
 
+from loaders.archives import check_zip
 from loaders.config import manifest
 from loaders.http import FetchError, fetch
 from loaders.sources.common import (
@@ -150,8 +151,9 @@ class IrisSource(LayerSource):
 
 
 def _read_insee_table(content: bytes) -> pd.DataFrame:
-    """INSEE base-ic CSV (';' separated), plain or zipped."""
+    """INSEE base-ic CSV (';' separated), plain or zipped (size checked before unzipping)."""
     if content[:2] == b"PK":
+        check_zip(content, "population IRIS (INSEE)")
         with zipfile.ZipFile(io.BytesIO(content)) as archive:
             name = next(n for n in archive.namelist() if n.lower().endswith(".csv"))
             content = archive.read(name)
