@@ -32,17 +32,18 @@ for name, label in shared.LAYER_LABELS.items():
 st.dataframe(pd.DataFrame(rows), hide_index=True, width="stretch", key="layers_table")
 
 st.subheader("Mettre à jour ou importer une couche")
-manifest = config.manifest()
-name = st.selectbox(
-    "Couche", list(shared.LAYER_LABELS), format_func=shared.LAYER_LABELS.get, key="layer_pick"
-)
-entry = manifest.get(name, {})
-st.markdown(
-    f"Source officielle : **{entry.get('producteur', '—')}** — {entry.get('licence', '')}  \n"
-    f"Page du jeu de données : {entry.get('page', '—')}"
-)
-shared.fetch_button(name, key="layer_fetch")
-shared.layer_upload(name, key=f"donnees_upload_{name}")
+if shared.require_staff():
+    manifest = config.manifest()
+    name = st.selectbox(
+        "Couche", list(shared.LAYER_LABELS), format_func=shared.LAYER_LABELS.get, key="layer_pick"
+    )
+    entry = manifest.get(name, {})
+    st.markdown(
+        f"Source officielle : **{entry.get('producteur', '—')}** — {entry.get('licence', '')}  \n"
+        f"Page du jeu de données : {entry.get('page', '—')}"
+    )
+    shared.fetch_button(name, key="layer_fetch")
+    shared.layer_upload(name, key=f"donnees_upload_{name}")
 
 st.subheader("Contrôle des limites communales")
 conflicts = data.data.conflicts

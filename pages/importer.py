@@ -43,65 +43,71 @@ if upload is not None:
             f"la limite est de {MAX_UPLOAD_MB} Mo."
         )
         st.stop()
-    tmp = Path(tempfile.mkdtemp(prefix="ess_import_"))
-    path = tmp / Path(upload.name).name
-    path.write_bytes(upload.getvalue())
+    # The upload is written to a private temporary folder, removed when the block ends (the
+    # st.stop() calls inside end it too); every rerun starts from the uploaded bytes again.
+    with tempfile.TemporaryDirectory(prefix="ess_import_") as tmp_dir:
+        path = Path(tmp_dir) / Path(upload.name).name
+        path.write_bytes(upload.getvalue())
 
-    mapping: dict[str, str | None] | None = None
-    if path.suffix.lower() in (".csv", ".txt", ".xlsx"):
-        try:
-            raw = read_tabular(path)
-        except ImportFileError as exc:
-            st.error(str(exc))
-            st.stop()
-        with st.expander("Correspondance des colonnes", expanded=False):
-            saved = mapping_mod.list_mappings()
-            chosen = st.selectbox(
-                "Correspondance enregistrée", ["(automatique)", *saved], key="import_saved_mapping"
-            )
-            base = (
-                mapping_mod.load_mapping(chosen)
-                if chosen != "(automatique)"
-                else mapping_mod.suggest_mapping(raw.columns, kind)
-            )
-            targets = [None] + [c.name for c in SCHEMAS[kind]]
-            mapping = {}
-            for column in raw.columns:
-                current = base.get(column)
-                mapping[column] = st.selectbox(
-                    f"« {column} »",
-                    targets,
-                    index=targets.index(current) if current in targets else 0,
-                    format_func=lambda t: "— ignorer —" if t is None else t,
-                    key=f"map_{kind}_{column}",
+        mapping: dict[str, str | None] | None = None
+        if path.suffix.lower() in (".csv", ".txt", ".xlsx"):
+            try:
+                raw = read_tabular(path)
+            except ImportFileError as exc:
+                st.error(shared.escape_markdown(exc))
+                st.stop()
+            with st.expander("Correspondance des colonnes", expanded=False):
+                saved = mapping_mod.list_mappings()
+                chosen = st.selectbox(
+                    "Correspondance enregistrée",
+                    ["(automatique)", *saved],
+                    key="import_saved_mapping",
                 )
-            name = st.text_input("Enregistrer cette correspondance sous le nom", key="map_name")
-            if st.button("Enregistrer la correspondance", key="map_save") and name.strip():
-                mapping_mod.save_mapping(name.strip(), mapping, kind)
-                st.success(f"Correspondance « {name.strip()} » enregistrée.")
+                base = (
+                    mapping_mod.load_mapping(chosen)
+                    if chosen != "(automatique)"
+                    else mapping_mod.suggest_mapping(raw.columns, kind)
+                )
+                targets = [None] + [c.name for c in SCHEMAS[kind]]
+                mapping = {}
+                for column in raw.columns:
+                    current = base.get(column)
+                    mapping[column] = st.selectbox(
+                        f"« {shared.escape_markdown(column)} »",
+                        targets,
+                        index=targets.index(current) if current in targets else 0,
+                        format_func=lambda t: "— ignorer —" if t is None else t,
+                        key=f"map_{kind}_{column}",
+                    )
+                name = st.text_input("Enregistrer cette correspondance sous le nom", key="map_name")
+                if st.button("Enregistrer la correspondance", key="map_save") and name.strip():
+                    mapping_mod.save_mapping(name.strip(), mapping, kind)
+                    st.success(
+                        f"Correspondance « {shared.escape_markdown(name.strip())} » enregistrée."
+                    )
 
-    geocode = st.checkbox(
-        "Géocoder les adresses sans coordonnées (API Adresse, accès Internet requis)",
-        key="import_geocode",
-    )
-    c1, c2 = st.columns(2)
-    dry = c1.button("Vérifier sans enregistrer", key="import_dry")
-    real = c2.button("Importer", type="primary", key="import_go")
-    if dry or real:
-        try:
-            report = import_file(
-                path, kind, mapping=mapping, dry_run=dry, geocode=geocode, file_name=upload.name
-            )
-        except ImportFileError as exc:
-            st.error(str(exc))
-            st.stop()
-        st.session_state["import_report"] = report
-        if report.stored:
-            st.rerun()
+        geocode = st.checkbox(
+            "Géocoder les adresses sans coordonnées (API Adresse, accès Internet requis)",
+            key="import_geocode",
+        )
+        c1, c2 = st.columns(2)
+        dry = c1.button("Vérifier sans enregistrer", key="import_dry")
+        real = c2.button("Importer", type="primary", key="import_go")
+        if dry or real:
+            try:
+                report = import_file(
+                    path, kind, mapping=mapping, dry_run=dry, geocode=geocode, file_name=upload.name
+                )
+            except ImportFileError as exc:
+                st.error(shared.escape_markdown(exc))
+                st.stop()
+            st.session_state["import_report"] = report
+            if report.stored:
+                st.rerun()
 
 report = st.session_state.get("import_report")
 if report is not None:
-    st.subheader(f"Rapport : {report.file}")
+    st.subheader(f"Rapport : {shared.escape_markdown(report.file)}")
     r1, r2, r3 = st.columns(3)
     r1.metric("Lignes lues", fmt_int(report.read))
     r2.metric("Acceptées", fmt_int(report.accepted))
@@ -164,7 +170,7 @@ for fix_kind in ("structures", "land"):
     ):
         fixed, problems = apply_manual_fixes(stored, edited, MEL_BBOX)
         for problem in problems:
-            st.error(problem)
+            st.error(shared.escape_markdown(problem))
         if fixed is not stored:
             store.write_import(
                 fix_kind,
@@ -202,7 +208,7 @@ if log:
         undone = store.undo_last()
         st.session_state.pop("import_report", None)
         if undone:
-            st.success(f"Import de « {undone.get('file', '')} » annulé.")
+            st.success(f"Import de « {shared.escape_markdown(undone.get('file', ''))} » annulé.")
         st.rerun()
 else:
     st.caption("Aucun import pour l'instant : le tableau de bord affiche les données fictives.")

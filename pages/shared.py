@@ -7,8 +7,11 @@ from __future__ import annotations
 
 import copy
 import hmac
-import os
+import logging
+import math
+import re
 import tempfile
+import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -18,11 +21,14 @@ import pandas as pd
 import streamlit as st
 
 from geo import filters as geo_filters
-from geo.formatting import fmt_date
+from geo.formatting import fmt_date, fmt_int
 from loaders import config
 from loaders.datasets import Datasets, load_datasets
 from loaders.layers import LayerMeta, fetch_layer, import_layer, load_layers
 from loaders.pipeline import Enriched, enriched
+from loaders.staff import AttemptLimiter, GateConfig, gate_config, read_secrets
+
+_log = logging.getLogger("ess.pages")
 
 LAYER_LABELS = {
     "communes": "Communes (Lille, Hellemmes, Lomme)",
@@ -53,6 +59,29 @@ DEMO_TEXT = (
     "inventés pour présenter l'outil ; ils ne décrivent aucune structure réelle. Importez vos "
     "données depuis la page « Importer des données »."
 )
+
+
+_MARKDOWN_SPECIALS = re.compile(r"([\\`*_{}\[\]()#+\-.!|<>~$:=])")
+
+
+def escape_markdown(text: object) -> str:
+    """User text (file names, column names, cell values) shown as text, never as Markdown/HTML.
+
+    Every Markdown punctuation mark gets a backslash, so `![x](a.png)`, `<img …>`, `**`, and
+    Streamlit's `:color[…]` or `:material/…:` directives all display literally.
+    """
+    return _MARKDOWN_SPECIALS.sub(r"\\\1", str(text))
+
+
+def show_unexpected_error(exc: BaseException) -> None:
+    """A French message with a short reference; the traceback goes to the server log only."""
+    reference = uuid.uuid4().hex[:8]
+    _log.error("unexpected error, reference %s", reference, exc_info=exc)
+    st.error(
+        "Une erreur inattendue empêche d'afficher cette page. Réessayez, changez les filtres, ou "
+        f"transmettez la référence **{reference}** à l'équipe du tableau de bord.",
+        icon=":material/error:",
+    )
 
 
 @dataclass
@@ -103,6 +132,37 @@ def filter_params(filters: geo_filters.Filters) -> list[tuple[str, str]]:
     return sorted(geo_filters.to_query_params(filters).items())
 
 
+# The dashboard's pages, in menu order: (script, title, icon). app.py builds the navigation
+# from this list, and so does _ensure_navigation below, so the two can never disagree.
+PAGE_SPECS: tuple[tuple[str, str, str], ...] = (
+    ("pages/home.py", "Accueil", ":material/home:"),
+    ("pages/carte.py", "Carte des structures financées", ":material/map:"),
+    ("pages/qpv.py", "Couverture des QPV", ":material/location_city:"),
+    ("pages/repartition.py", "Répartition territoriale", ":material/pie_chart:"),
+    ("pages/foncier.py", "Accès au foncier", ":material/domain:"),
+    ("pages/comparer.py", "Comparer des territoires", ":material/compare:"),
+    ("pages/importer.py", "Importer des données", ":material/upload_file:"),
+    ("pages/donnees.py", "Données et sources", ":material/dataset:"),
+)
+
+
+def app_pages() -> list[st.Page]:
+    """The st.Page objects of the dashboard; the first one is the home page."""
+    return [
+        st.Page(script, title=title, icon=icon, default=index == 0)
+        for index, (script, title, icon) in enumerate(PAGE_SPECS)
+    ]
+
+
+def configure_page() -> None:
+    """Title, favicon and layout of every page (also keeps the tab icon off public font CDNs)."""
+    st.set_page_config(
+        page_title="ESS Lille – Hellemmes – Lomme",
+        page_icon=str(Path(__file__).parent.parent / "static" / "favicon.png"),
+        layout="wide",
+    )
+
+
 def mark_navigation() -> None:
     """Called by app.py once it has set up st.navigation, for this session."""
     st.session_state["_navigation_ready"] = True
@@ -111,19 +171,18 @@ def mark_navigation() -> None:
 def _ensure_navigation() -> None:
     """Reruns through app.py when Streamlit ran a page file on its own.
 
-    Because the client's layout has a `pages/` folder next to app.py, a freshly started
-    Streamlit serves the very first run of a deep link (say /carte) the old way, running
-    pages/carte.py without app.py: no navigation, no page settings, until someone opens the
-    home page. Switching Streamlit to the st.navigation mode (what app.py's st.navigation call
-    does) and rerunning makes the deep link run through app.py, URL and query kept.
+    The client's layout has a `pages/` folder next to app.py. Until some session has called
+    st.navigation, a freshly started Streamlit serves the first deep link (say /carte) the
+    legacy multipage way: pages/carte.py runs without app.py, so without its navigation and
+    page settings. Streamlit documents that calling st.navigation makes it ignore the `pages/`
+    directory from then on; so the page declares the real navigation (public API) and reruns
+    (st.rerun): the rerun goes through app.py, URL path and query string kept.
+    tests/browser/test_deep_link.py opens a deep link first on a fresh server.
     """
     if st.session_state.get("_navigation_ready"):
         return
-    try:  # internal flag of Streamlit's multipage runner (1.36+), see the docstring
-        from streamlit.runtime.pages_manager import PagesManager
-    except ImportError:  # pragma: no cover - another Streamlit layout: nothing to fix
-        return
-    PagesManager.uses_pages_directory = False
+    configure_page()
+    st.navigation(app_pages(), position="hidden")
     st.rerun()
 
 
@@ -203,11 +262,19 @@ def page_header(title: str, intro: str, data: Bundle) -> None:
 
 
 def missing_layer(name: str, data: Bundle) -> None:
-    """Says which layer is missing and offers the file import instead of failing."""
+    """Says which layer is missing; staff also get the download and the file import."""
     meta = data.metas.get(name)
     reason = meta.reason if meta and meta.reason else "couche non chargée"
+    label = LAYER_LABELS.get(name, name)
+    if not staff_can_write():
+        st.info(
+            f"**{label} : non disponible.** Un agent de la Ville peut la charger depuis la page "
+            "« Données et sources ».",
+            icon=":material/layers_clear:",
+        )
+        return
     st.info(
-        f"**{LAYER_LABELS.get(name, name)} : non disponible.** {reason}\n\n"
+        f"**{label} : non disponible.** {escape_markdown(reason)}\n\n"
         "Téléchargez-la depuis la source officielle (accès Internet), ou importez le fichier "
         "ci-dessous (GeoJSON, GeoPackage, Shapefile zippé, KML).",
         icon=":material/layers_clear:",
@@ -218,21 +285,24 @@ def missing_layer(name: str, data: Bundle) -> None:
 
 def fetch_button(name: str, key: str) -> None:
     """Button fetching one layer from its official source; a stale fallback counts as failure."""
-    if not st.button("Télécharger depuis la source officielle", key=key):
+    if not staff_can_write() or not st.button("Télécharger depuis la source officielle", key=key):
         return
     with st.spinner("Téléchargement…"):
         try:
             _, meta = fetch_layer(name)
         except Exception as exc:  # noqa: BLE001 - the message is shown, nothing is lost
-            st.error(f"Échec du téléchargement : {exc}")
+            _log.exception("fetch of layer %s failed", name)
+            st.error(f"Échec du téléchargement : {escape_markdown(str(exc))}")
             return
     if meta.rows and not meta.warning:
         st.rerun()
-    st.error(meta.warning or meta.reason or "Source officielle injoignable.")
+    st.error(escape_markdown(meta.warning or meta.reason or "Source officielle injoignable."))
 
 
 def layer_upload(name: str, key: str) -> None:
-    """File importer for one reference layer; the file is only parsed, never executed."""
+    """File importer for one reference layer (staff only); the file is parsed, never executed."""
+    if not staff_can_write():
+        return
     upload = st.file_uploader(
         f"Importer la couche « {LAYER_LABELS.get(name, name)} »",
         type=["geojson", "json", "gpkg", "zip", "kml", "csv"],
@@ -247,9 +317,15 @@ def layer_upload(name: str, key: str) -> None:
         try:
             _, meta = import_layer(name, path)
         except Exception as exc:  # noqa: BLE001 - the message is shown to the user
-            st.error(f"Import impossible de « {upload.name} » : {exc}")
+            _log.info("layer upload %s refused: %s", name, exc)
+            st.error(
+                f"Import impossible de « {escape_markdown(upload.name)} » : "
+                f"{escape_markdown(str(exc))}"
+            )
             return
-    st.success(f"Couche importée : {meta.rows} entités depuis « {upload.name} ».")
+    st.success(
+        f"Couche importée : {fmt_int(meta.rows)} entités depuis « {escape_markdown(upload.name)} »."
+    )
     st.rerun()
 
 
@@ -436,46 +512,91 @@ def filtered_grants(data: Bundle, filters: geo_filters.Filters) -> gpd.GeoDataFr
     return geo_filters.apply(data.data.grants, data.data.structures, filters)
 
 
-def _secret(name: str):
-    """A Streamlit secret, or None when there is no secrets file or no such key."""
+def _secrets() -> tuple[dict, str | None]:
+    """The secrets, or the French reason a secrets file is unreadable (then no secret at all).
+
+    Streamlit treats a malformed secrets.toml like a missing one; the files are parsed here
+    first so that the gate can tell them apart, then values come from st.secrets.
+    """
+    _, error = read_secrets(st.get_option("secrets.files") or [])
+    if error:
+        _log.error("staff gate closed: %s", error)
+        return {}, error
     try:
-        return st.secrets.get(name)
-    except Exception:  # noqa: BLE001 - no secrets.toml at all is a normal local set-up
-        return None
+        return st.secrets.to_dict(), None
+    except FileNotFoundError:  # StreamlitSecretNotFoundError: no secrets file at all
+        return {}, None
+
+
+def _gate() -> GateConfig:
+    """The staff gate for the current secrets (read on every call: edits apply at once)."""
+    return gate_config(*_secrets())
+
+
+@st.cache_resource(show_spinner=False)
+def _limiter() -> AttemptLimiter:
+    """One password-attempt limiter for the whole server (all sessions)."""
+    return AttemptLimiter()
+
+
+def _client_key() -> str:
+    """Who is guessing: the client's address when Streamlit knows it, else one shared key."""
+    address = getattr(st.context, "ip_address", None)
+    return address if isinstance(address, str) and address else "session"
+
+
+def staff_can_write() -> bool:
+    """True when this session may write (import, undo, upload or refresh a layer); no widget."""
+    gate = _gate()
+    if gate.mode == "open":
+        return True
+    if gate.mode == "auth":
+        return bool(getattr(st.user, "is_logged_in", False))
+    if gate.mode == "password":
+        return bool(st.session_state.get("staff_ok"))
+    return False
 
 
 def require_staff() -> bool:
-    """Gate for importing and undoing: reading pages stays open to everyone.
+    """Gate for everything that writes; shows the sign-in (or why writing is closed).
 
     With `[auth]` in the secrets, staff sign in with the City's identity provider (st.login);
-    else with `staff_password` from the secrets. Without either, the dashboard is in local mode
-    (a workstation or an intranet), unless ESS_PUBLIC=1 says it is deployed for the public, in
-    which case importing stays closed until one of the two is configured.
+    else with `staff_password`. Without either, the dashboard is in local mode (a workstation or
+    an intranet) unless ESS_PUBLIC=1. Anything unreadable or incomplete closes the gate
+    (loaders/staff.py). Wrong passwords are slowed down per client address.
     """
-    if _secret("auth"):
-        if getattr(st.user, "is_logged_in", False):
-            return True
-        st.info("L'import de données est réservé aux agents de la Ville.")
+    gate = _gate()
+    if gate.mode == "open" or staff_can_write():
+        return True
+    if gate.mode == "closed":
+        st.error(gate.reason or "Import fermé.", icon=":material/lock:")
+        return False
+    if gate.mode == "auth":
+        st.info("L'import et la mise à jour des données sont réservés aux agents de la Ville.")
         if st.button("Se connecter", key="staff_login"):
-            st.login()
+            st.login(gate.provider) if gate.provider else st.login()
         return False
-    password = _secret("staff_password")
-    if password:
-        if st.session_state.get("staff_ok"):
-            return True
+    return _password_form()
+
+
+def _password_form() -> bool:
+    limiter, client = _limiter(), _client_key()
+    with st.form("staff_form", clear_on_submit=True, border=False):
         typed = st.text_input("Mot de passe des agents", type="password", key="staff_password")
-        if typed and hmac.compare_digest(typed, str(password)):
-            st.session_state["staff_ok"] = True
-            return True
-        if typed:
-            st.error("Mot de passe incorrect.")
-        else:
-            st.info("L'import de données est réservé aux agents de la Ville.")
+        sent = st.form_submit_button("Se connecter")
+    if not sent or not typed:
+        st.info("L'import et la mise à jour des données sont réservés aux agents de la Ville.")
         return False
-    if os.environ.get("ESS_PUBLIC") == "1":
-        st.error(
-            "Import désactivé : le tableau de bord est public et aucune authentification n'est "
-            "configurée (section [auth] ou staff_password dans .streamlit/secrets.toml)."
-        )
+    wait = limiter.wait_s(client)
+    if wait > 0:
+        st.error(f"Trop d'essais : réessayez dans {fmt_int(math.ceil(wait))} s.")
         return False
-    return True
+    secrets, _ = _secrets()
+    if hmac.compare_digest(typed.encode(), str(secrets.get("staff_password", "")).encode()):
+        limiter.succeeded(client)
+        st.session_state["staff_ok"] = True
+        st.rerun()
+    limiter.failed(client)
+    _log.warning("wrong staff password from %s", client)
+    st.error("Mot de passe incorrect.")
+    return False

@@ -197,18 +197,38 @@ def test_missing_quartiers_layer_is_reported_on_carte_not_fatal(ess_home):
     assert any("Quartiers : non disponible" in text for text in _infos(at))
 
 
+def _sign_in(at: AppTest, password: str) -> AppTest:
+    at.text_input(key="staff_password").input(password)
+    return [b for b in at.button if b.label == "Se connecter"][0].click().run()
+
+
 def test_importer_asks_staff_password_before_showing_the_uploader(demo_home):
+    from pages.shared import _limiter
+
+    _limiter.clear()  # the limiter is server-wide: start from no failure
     at = open_page("pages/importer.py", secrets={"staff_password": "mot-de-passe-test"})
     assert not at.exception
     assert at.text_input(key="staff_password").value == ""
     assert len(at.file_uploader) == 0
-    assert any("réservé aux agents" in text for text in _infos(at))
+    assert any("réservés aux agents" in text for text in _infos(at))
 
-    at.text_input(key="staff_password").input("mauvais").run()
+    _sign_in(at, "mauvais")
     assert [e.value for e in at.error] == ["Mot de passe incorrect."]
     assert len(at.file_uploader) == 0
 
-    at.text_input(key="staff_password").input("mot-de-passe-test").run()
+    # each failure doubles the wait (1, 2, 4, 8, 16 s): guessing soon outruns the page
+    errors = []
+    for _ in range(5):
+        errors = [e.value for e in _sign_in(at, "encore-faux").error]
+        if errors[0].startswith("Trop d'essais"):
+            break
+    assert errors[0].startswith("Trop d'essais : réessayez dans ")
+    _sign_in(at, "mot-de-passe-test")  # even the right password waits its turn
+    assert [e.value for e in at.error][0].startswith("Trop d'essais")
+    assert len(at.file_uploader) == 0
+
+    _limiter.clear()  # as after the wait
+    _sign_in(at, "mot-de-passe-test")
     assert not at.exception and len(at.error) == 0
     assert [u.label for u in at.file_uploader] == ["Fichier à importer"]
 
@@ -222,5 +242,5 @@ def test_public_dashboard_without_authentication_disables_import(demo_home, monk
     at = open_page("pages/importer.py", secrets=secrets)
     assert not at.exception
     errors = [e.value for e in at.error]
-    assert len(errors) == 1 and errors[0].startswith("Import désactivé")
+    assert len(errors) == 1 and errors[0].startswith("Import et mises à jour désactivés")
     assert len(at.file_uploader) == 0 and len(at.text_input) == 0

@@ -16,11 +16,17 @@ class AppError(AssertionError):
     """The Streamlit page shows an exception."""
 
 
-def wait_for_app(page, timeout_s: float = 60) -> None:
+UNEXPECTED_ERROR = "Une erreur inattendue empêche d'afficher cette page"
+
+
+def wait_for_app(page, timeout_s: float = 90) -> None:
     """Return once Streamlit has finished running the script; raise AppError on an exception.
 
-    Finished = the app view is there and no status widget is showing a running script for a
-    short while (reruns triggered by components start right after the first run).
+    Finished = the app root reports `data-test-script-state="notRunning"` for a full second
+    (reruns triggered by components start right after the first run) and no element is stale.
+    That attribute is Streamlit's own test hook; if a release drops it, this raises instead of
+    returning early, so the browser tests fail loudly rather than assert on a half-drawn page.
+    An exception box or the dashboard's French error message (app.py) raise AppError.
     """
     page.wait_for_selector('[data-testid="stApp"]', timeout=timeout_s * 1000)
     deadline = time.monotonic() + timeout_s
@@ -29,9 +35,14 @@ def wait_for_app(page, timeout_s: float = 60) -> None:
         exception = page.locator('[data-testid="stException"]')
         if exception.count():
             raise AppError(f"Exception affichée par l'app :\n{exception.first.inner_text()}")
-        running = page.locator('[data-testid="stStatusWidget"]').count() > 0
-        has_content = page.locator('[data-testid="stMain"], section.main').count() > 0
-        if running or not has_content:
+        unexpected = page.get_by_text(UNEXPECTED_ERROR)
+        if unexpected.count():
+            raise AppError(f"Erreur affichée par l'app :\n{unexpected.first.inner_text()}")
+        state = page.locator('[data-testid="stApp"]').first.get_attribute("data-test-script-state")
+        if state is None:
+            raise AssertionError("stApp n'a plus d'attribut data-test-script-state : à adapter")
+        stale = page.locator('[data-stale="true"]').count()
+        if state != "notRunning" or stale:
             quiet_since = None
         elif quiet_since is None:
             quiet_since = time.monotonic()
