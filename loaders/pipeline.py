@@ -121,7 +121,8 @@ def locate_grants(grants: pd.DataFrame, structures: gpd.GeoDataFrame) -> gpd.Geo
     ids = out["idBeneficiaire"] if "idBeneficiaire" in out else pd.Series(None, index=out.index)
     keys = ids.astype(str).where(ids.notna())
     site_geom = keys.map(sites.geometry).to_numpy(dtype=object)
-    has_site = np.array([g is not None and not pd.isna(g) for g in site_geom]) & ~has_project
+    has_site = np.array([g is not None and not pd.isna(g) for g in site_geom], dtype=bool)
+    has_site &= ~has_project
     geometry = np.full(n, None, dtype=object)
     geometry[has_project] = np.asarray(project, dtype=object)[has_project]
     geometry[has_site] = site_geom[has_site]

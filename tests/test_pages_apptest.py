@@ -7,6 +7,8 @@ geo.formatting only supplies the French number format.
 
 from __future__ import annotations
 
+import logging
+import re
 import unicodedata
 from pathlib import Path
 
@@ -244,3 +246,31 @@ def test_public_dashboard_without_authentication_disables_import(demo_home, monk
     errors = [e.value for e in at.error]
     assert len(errors) == 1 and errors[0].startswith("Import et mises à jour désactivés")
     assert len(at.file_uploader) == 0 and len(at.text_input) == 0
+
+
+def test_an_error_inside_a_page_is_a_french_message_with_a_reference(
+    demo_home, monkeypatch, caplog
+):
+    import geo.pagemaps
+
+    def broken(*args, **kwargs):
+        raise RuntimeError("échec simulé dans /srv/secret/chemin.py")
+
+    monkeypatch.setattr(geo.pagemaps, "funded_map", broken)
+    at = AppTest.from_file(str(APP), default_timeout=TIMEOUT)
+    with caplog.at_level(logging.ERROR, logger="ess.pages"):
+        at.switch_page("pages/carte.py").run()
+    assert not at.exception  # no red traceback box
+    errors = [e.value for e in at.error]
+    assert len(errors) == 1
+    assert errors[0].startswith("Une erreur inattendue empêche d'afficher cette page.")
+    reference = re.search(r"\*\*([0-9a-f]{8})\*\*", errors[0]).group(1)
+    assert "/srv/secret" not in errors[0] and "RuntimeError" not in errors[0]
+    # the details are in the server log, under the same reference
+    logged = [r for r in caplog.records if reference in r.getMessage()]
+    assert len(logged) == 1 and "échec simulé" in str(logged[0].exc_info[1])
+    # the navigation is still there: the user can go elsewhere
+    at.switch_page("pages/home.py")
+    monkeypatch.undo()
+    at.run()
+    assert not at.exception and not at.error

@@ -196,3 +196,15 @@ def test_plain_geodataframe_layers_are_accepted(ess_home):
     plain = {name: gdf for name, (gdf, _meta) in layers().items()}
     result = pipeline.enriched(replace(datasets(), version="plain"), plain)
     assert result.structures["code_commune"].tolist() == ["59355", "59350"]
+
+
+def test_no_grant_at_all_is_located_without_error():
+    """A store holding only land sites (or structures) has an empty grants table."""
+    structures = gpd.GeoDataFrame(
+        {"siret": ["00000000000018"], "code_postal": ["59260"]},
+        geometry=[Point(3.1, 50.63)],
+        crs="EPSG:4326",
+    )
+    grants = pd.DataFrame({"id_subvention": [], "idBeneficiaire": [], "lat_projet": []})
+    located = pipeline.locate_grants(grants, structures)
+    assert len(located) == 0 and list(located["localisation"]) == []
