@@ -38,22 +38,22 @@ def test_the_file_uploader_speaks_french(page, dashboard):
     assert texts["instructionsSize"] == "0px", texts
 
 
+def _metric_value_px(page, label: str) -> float:
+    """Font size of the value of the st.metric whose label is `label`."""
+    handle = page.get_by_text(label, exact=True).first.element_handle()
+    return page.evaluate(
+        "(el) => parseFloat(getComputedStyle("
+        "el.closest('label').parentElement.lastElementChild).fontSize)",
+        handle,
+    )
+
+
 def test_presentation_mode_hides_the_menu_and_enlarges_the_figures(page, dashboard):
     open_page(page, f"{dashboard}/?annees=2021-2023")
     expect(page.get_by_role("link", name="Carte des structures financées")).to_be_visible()
-    label = page.get_by_text("Montant engagé", exact=True).first
-    normal = page.evaluate(
-        "(el) => parseFloat(getComputedStyle("
-        "el.closest('label').parentElement.lastElementChild).fontSize)",
-        label.element_handle(),
-    )
+    normal = _metric_value_px(page, "Montant engagé")
     open_page(page, f"{dashboard}/?annees=2021-2023&presentation=1")
     expect(page.get_by_role("link", name="Carte des structures financées")).to_be_hidden()
-    label = page.get_by_text("Montant engagé", exact=True).first
-    enlarged = page.evaluate(
-        "(el) => parseFloat(getComputedStyle("
-        "el.closest('label').parentElement.lastElementChild).fontSize)",
-        label.element_handle(),
-    )
+    enlarged = _metric_value_px(page, "Montant engagé")
     # 3rem at the 20 px root: without the stMetricValue rule it would only reach 2.25rem (45 px)
     assert enlarged > 1.5 * normal, (normal, enlarged)
