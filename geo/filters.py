@@ -6,7 +6,8 @@ filter". Default values are left out of the URL; values that cannot be read are 
 
 URL parameters: ``annees=2021-2023``, ``axes=1,2``, ``priorites=3,7``, ``communes=59350,59298``,
 ``quartiers=1,5``, ``dispositifs=A|B`` and ``formes=Association|SCOP`` (``|`` because labels may
-hold commas), ``qpv=dans_qpv``, ``montant_min=1000``, ``montant_max=50000``, ``q=texte``.
+hold commas), ``qpv=dans_qpv``, ``montant_min=1000``, ``montant_max=50000``, ``q=texte``,
+``feuille=2021-2023`` (the strategy's roadmap, ``ROADMAPS``: intersected with the year filter).
 """
 
 from __future__ import annotations
@@ -23,6 +24,8 @@ QPV_MODES = {
     "hors_qpv": "Hors QPV et hors proximité",
 }
 AXES = range(1, 5)
+# The strategy's two roadmaps (deliberation of 23/06/2021): years they cover, both ends included.
+ROADMAPS = {"2021-2023": (2021, 2023), "2024-2026": (2024, 2026)}
 PRIORITIES = range(1, 21)
 _TEXT_SEP = "|"
 _CODE_SEP = ","
@@ -69,6 +72,7 @@ class Filters:
     amount_min: float | None = None
     amount_max: float | None = None
     text: str = ""
+    roadmap: str | None = None  # a key of ROADMAPS, None for the whole strategy
 
     def __post_init__(self) -> None:
         years = _ints(self.years or [])
@@ -89,11 +93,22 @@ class Filters:
         ):
             self.amount_min, self.amount_max = self.amount_max, self.amount_min
         self.text = " ".join(str(self.text or "").split())
+        self.roadmap = self.roadmap if self.roadmap in ROADMAPS else None
 
     @property
     def amount_range(self) -> tuple[float | None, float | None]:
         """(min, max) in euros, None for an open end."""
         return self.amount_min, self.amount_max
+
+    def year_bounds(self) -> tuple[int, int] | None:
+        """The years kept by the year filter and the roadmap together (None: all years).
+
+        An empty intersection gives (first, last) with first > last, which keeps nothing.
+        """
+        bounds = [b for b in (self.years, ROADMAPS.get(self.roadmap or "")) if b]
+        if not bounds:
+            return None
+        return max(b[0] for b in bounds), min(b[1] for b in bounds)
 
     def is_default(self) -> bool:
         """True when nothing is filtered."""
@@ -144,9 +159,9 @@ def apply(grants: pd.DataFrame, structures: pd.DataFrame | None, filters: Filter
     grant's object, ignoring case and accents.
     """
     mask = pd.Series(True, index=grants.index)
-    if filters.years:
+    if filters.year_bounds():
         year = pd.to_numeric(grants["annee"], errors="coerce")
-        mask &= year.between(*filters.years)
+        mask &= year.between(*filters.year_bounds())
     if filters.axes:
         mask &= pd.to_numeric(grants["axe"], errors="coerce").isin(filters.axes)
     if filters.priorities:
@@ -194,6 +209,8 @@ def to_query_params(filters: Filters) -> dict[str, str]:
     params: dict[str, str] = {}
     if filters.years:
         params["annees"] = f"{filters.years[0]}-{filters.years[1]}"
+    if filters.roadmap:
+        params["feuille"] = filters.roadmap
     for key, values in (
         ("axes", filters.axes),
         ("priorites", filters.priorities),
@@ -251,4 +268,5 @@ def from_query_params(params: dict) -> Filters:
         amount_min=_amount(get("montant_min")) if get("montant_min") else None,
         amount_max=_amount(get("montant_max")) if get("montant_max") else None,
         text=get("q"),
+        roadmap=get("feuille").strip() or None,
     )

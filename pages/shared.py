@@ -389,7 +389,8 @@ def _on_filter_change(field: str, wkey: str, full_years: tuple[int, int] | None 
     if field == "years":
         value = None if value is None or tuple(value) == full_years else tuple(value)
     current = current_filters()
-    set_filters(geo_filters.Filters(**{**current.__dict__, field: value}))
+    extra = {"years": None} if field == "roadmap" else {}  # a new roadmap resets the years
+    set_filters(geo_filters.Filters(**{**current.__dict__, field: value, **extra}))
 
 
 def filters_sidebar(data: Bundle, fields: tuple[str, ...] = ALL_FILTERS) -> geo_filters.Filters:
@@ -413,6 +414,18 @@ def filters_sidebar(data: Bundle, fields: tuple[str, ...] = ALL_FILTERS) -> geo_
         return {"key": wkey, "on_change": _on_filter_change, "args": (field, wkey), **extra}
 
     placeholder = {"placeholder": "Tous"}
+    if "years" in fields or "roadmap" in fields:
+        roadmaps = {"": "Toute la stratégie", **{k: k for k in geo_filters.ROADMAPS}}
+        side.radio(
+            "Feuille de route",
+            list(roadmaps),
+            format_func=roadmaps.get,
+            horizontal=True,
+            **seed("roadmap", current.roadmap or ""),
+        )
+        if current.roadmap:  # the year slider stays within the chosen roadmap
+            first, last = geo_filters.ROADMAPS[current.roadmap]
+            lo, hi = max(lo, first), min(hi, last)
     if "years" in fields and lo < hi:
         chosen = current.years or (lo, hi)
         chosen = (max(lo, min(hi, chosen[0])), min(hi, max(lo, chosen[1])))
