@@ -17,13 +17,21 @@ class AppError(AssertionError):
 
 
 UNEXPECTED_ERROR = "Une erreur inattendue empêche d'afficher cette page"
+# Placeholders Streamlit draws while an element's code is still loading in the browser (its
+# elements are loaded lazily: on a busy machine a finished run can show them for seconds).
+SKELETONS = ", ".join(
+    f'[data-testid="{t}"]' for t in ("stSkeleton", "stSkeletonElement", "stAppSkeleton")
+)
 
 
 def wait_for_app(page, timeout_s: float = 90) -> None:
     """Return once Streamlit has finished running the script; raise AppError on an exception.
 
-    Finished = the app root reports `data-test-script-state="notRunning"` for a full second
-    (reruns triggered by components start right after the first run) and no element is stale.
+    Finished = the page has its title (every page of the dashboard and the test apps have an
+    h1), the app root reports `data-test-script-state="notRunning"` for a full second (reruns
+    triggered by components start right after the first run), and no element is stale. The title
+    matters on a cold server: the root may read "notRunning" before the first run has started;
+    so do the loading placeholders (SKELETONS).
     That attribute is Streamlit's own test hook; if a release drops it, this raises instead of
     returning early, so the browser tests fail loudly rather than assert on a half-drawn page.
     An exception box or the dashboard's French error message (app.py) raise AppError.
@@ -42,7 +50,9 @@ def wait_for_app(page, timeout_s: float = 90) -> None:
         if state is None:
             raise AssertionError("stApp n'a plus d'attribut data-test-script-state : à adapter")
         stale = page.locator('[data-stale="true"]').count()
-        if state != "notRunning" or stale:
+        titled = page.locator('[data-testid="stMain"] h1').count() > 0
+        loading = page.locator(SKELETONS).count()
+        if state != "notRunning" or stale or not titled or loading:
             quiet_since = None
         elif quiet_since is None:
             quiet_since = time.monotonic()
