@@ -60,7 +60,21 @@ STRATEGY_GRANT_COLUMNS: tuple[Column, ...] = (
     Column("id_subvention", "str", True, "Identifiant", "Unique identifier of the grant row."),
     Column("axe", "int", True, "Axe", "Strategy axis, 1 to 4."),
     Column("priorite", "int", True, "Priorité", "Strategy priority, 1 to 20, within its axis."),
-    Column("annee", "int", True, "Année", "Budget year, 2021 to 2026."),
+    Column(
+        "annee",
+        "int",
+        True,
+        "Année",
+        "Budget year; grants outside the strategy's 2021-2026 are kept and flagged.",
+    ),
+    Column(
+        "hors_periode",
+        "bool",
+        False,
+        "Hors période",
+        "Outside the strategy period 2021-2026 (« hors période de la stratégie »): left out of "
+        "envelope and strategy figures unless the period filter includes its year.",
+    ),
     Column("montant_verse", "float", False, "Montant versé", "Amount paid so far, in euros."),
     Column(
         "dispositif",

@@ -10,12 +10,16 @@ Conventions (what a spreadsheet user sees):
   naming the row, the column and what was changed. Surrounding spaces are trimmed silently.
 
 What blocks a row (reject) and what only warns is decided for the City's use of the data:
-- grants: beneficiary name, amount (numeric, >= 0) and a date of agreement or a year are needed,
-  and the year (given, or taken from the date) and the date must fall within the strategy period
-  2021-2026. SCDL publication files of other years are read, and their rows rejected for that
-  reason. A grant without axe/priorité (a plain SCDL file has neither) is accepted with the
-  warning "axe/priorité à compléter", so it can be classified later; an axis or priority that
-  exists but does not match (priority 9 under axis 1) is rejected. Other SCDL-mandatory fields
+- grants: only a missing or unusable amount (numeric, >= 0), a missing beneficiary name, no
+  usable year (the `annee` column, else the convention date, else the start of the payment
+  period, with a warning) or a repeated identifier reject a row (GRANT_BLOCKING). Any other
+  unusable value (an invalid SIRET, a SIRET in scientific notation, an unknown axis) is dropped
+  with a warning and the row is kept. Grants outside the strategy period 2021-2026 are kept and
+  flagged `hors_periode` ("hors période de la stratégie"): the dashboard leaves them out of its
+  strategy figures unless its period filter includes them. A grant without axe/priorité (a plain
+  SCDL file has neither) is accepted with the warning "axe/priorité à compléter", so it can be
+  classified later; a priority that contradicts its axis (priority 9 under axis 1) is dropped,
+  the axis kept. Other SCDL-mandatory fields
   (nature, conditions, payment period, EU notification, share) only warn "à compléter avant
   publication": they matter for the open-data export, not for the dashboard. A missing
   `id_subvention` is generated from the row's content, so an exact repeated line is a duplicate.
@@ -29,8 +33,10 @@ What blocks a row (reject) and what only warns is decided for the City's use of 
   `montant` and `montant_verse`, 10 000 000 € for `loyer_annuel_eur`, 10 000 000 m² for
   `surface_m2`) rejects the row, with the value as typed; a paid amount above the granted amount
   only warns.
-- everywhere: invalid SIRET (Luhn) or RNA, unreadable numbers/dates/booleans, coordinates outside
-  the MEL bounding box, duplicate identifiers.
+- identifiers: apostrophes typed or exported around them are removed (warning); a value in
+  scientific notation (2,43E+13) lost digits and is reported as unrecoverable.
+- everywhere else: invalid SIRET (Luhn) or RNA, unreadable numbers/dates/booleans, coordinates
+  outside the MEL bounding box, duplicate identifiers.
 """
 
 from __future__ import annotations
@@ -52,6 +58,15 @@ from loaders.mapping import normalise_name
 from loaders.readers_tabular import _PLAIN_NUMBER, parse_number
 
 YEAR_MIN, YEAR_MAX = 2021, 2026
+# Grants of other years are kept and flagged `hors_periode`; years outside this range are typos.
+PLAUSIBLE_YEARS = (1980, 2040)
+OUT_OF_PERIOD = f"hors période de la stratégie ({YEAR_MIN}-{YEAR_MAX})"
+# What alone rejects a grant: its amounts (granted, paid), its beneficiary's name, a usable date,
+# and a repeated identifier. Any other unusable value is dropped with a warning.
+DATE_COLUMN = "annee"
+GRANT_BLOCKING = frozenset(
+    {"montant", "montant_verse", "nomBeneficiaire", DATE_COLUMN, "id_subvention"}
+)
 NATURES = ("aide en numéraire", "aide en nature")
 _TRUE = {"oui", "o", "true", "vrai", "1", "yes", "y", "x"}
 _FALSE = {"non", "n", "false", "faux", "0", "no"}
@@ -142,11 +157,26 @@ def parse_code(text: str) -> int | None:
     return int(match.group(1)) if match else None
 
 
+_UNKNOWN_BOUND = {"nc", "nd", "na", "n/a", "?", "-", "inconnu", "inconnue"}
+
+
 def parse_period(text: str) -> tuple[str | None, str | None]:
-    """SCDL payment period: one date or two joined by "/"; `_`, ` au `, `;` and formats fixed."""
-    parts = [p.strip() for p in re.split(r"\s*(?:/|_|;|\bau\b)\s*", text) if p.strip()]
-    if re.match(r"^\d{1,2}/\d{1,2}/\d{4}", text):  # French dates use "/" themselves
-        parts = [p.strip() for p in re.split(r"\s*(?:_|;|\bau\b|\s-\s)\s*", text) if p.strip()]
+    """SCDL payment period: one date or two joined by "/"; `_`, ` au `, `;` and formats fixed.
+
+    Dates may use "/" themselves ("2017/09/08_2021/09/07", "08/09/2017 au 07/09/2021"): the
+    other joiners are tried first. A placeholder bound ("NC/2019-06-30") leaves the known date.
+    """
+    parts = [p.strip() for p in re.split(r"\s*(?:_|;|\bau\b|\s-\s)\s*", text) if p.strip()]
+    if len(parts) == 1:
+        parts = [p.strip() for p in re.split(r"\s*/\s*", text) if p.strip()]
+        if len(parts) > 2:  # one date written with slashes
+            parts = [text.strip()]
+    known = [p for p in parts if p.lower() not in _UNKNOWN_BOUND]
+    if len(parts) == 2 and len(known) == 1:
+        iso, _ = parse_date(known[0])
+        if iso is None:
+            return None, None
+        return iso, f"période « {text} » : borne inconnue, réduite à « {iso} »"
     if len(parts) not in (1, 2):
         return None, None
     isos = []
@@ -174,6 +204,10 @@ class _Checker:
         self.row_rejected = False
 
     def reject(self, row: int, column: str, reason: str) -> None:
+        """Reject the row; for grants, a problem outside GRANT_BLOCKING only drops the value."""
+        if self.kind == "grants" and column not in GRANT_BLOCKING:
+            self.warn(row, column, f"{reason} : valeur non reprise, ligne conservée")
+            return
         self.rejects.append({"row": row, "column": column, "reason": reason})
         self.row_rejected = True
 
@@ -326,9 +360,11 @@ def _check_grant(c: _Checker, row: int, v: dict[str, str]) -> dict:
     out["nomBeneficiaire"] = v["nomBeneficiaire"] or None
     if not v["nomBeneficiaire"]:
         c.reject(row, "nomBeneficiaire", "nom du bénéficiaire manquant")
-    out["idAttribuant"] = c.siret(row, "idAttribuant", v["idAttribuant"])
-    out["idBeneficiaire"] = c.siret(row, "idBeneficiaire", v["idBeneficiaire"])
-    out["rnaBeneficiaire"] = c.rna(row, "rnaBeneficiaire", v["rnaBeneficiaire"])
+    for col in ("idAttribuant", "idBeneficiaire"):
+        out[col] = c.siret(row, col, _identifier_text(c, row, col, v[col]))
+    out["rnaBeneficiaire"] = c.rna(
+        row, "rnaBeneficiaire", _identifier_text(c, row, "rnaBeneficiaire", v["rnaBeneficiaire"])
+    )
     if not v["montant"]:
         c.reject(row, "montant", "montant manquant")
         out["montant"] = None
@@ -339,54 +375,14 @@ def _check_grant(c: _Checker, row: int, v: dict[str, str]) -> dict:
         if out["montant_verse"] > out["montant"]:
             c.warn(row, "montant_verse", "montant versé supérieur au montant attribué")
 
-    date = c.date(row, "dateConvention", v["dateConvention"])
-    out["dateConvention"] = date
-    date_ok = date is None or YEAR_MIN <= int(date[:4]) <= YEAR_MAX
-    if not date_ok:
-        c.reject(
-            row,
-            "dateConvention",
-            f"date de convention {fr_date(date)} hors de la période de la stratégie "
-            f"({YEAR_MIN}-{YEAR_MAX})",
-        )
-    year: int | None = None
-    if v["annee"]:
-        year = parse_code(v["annee"])
-        if year is None:
-            c.reject(row, "annee", f"année illisible : « {_short(v['annee'])} »")
-        elif not YEAR_MIN <= year <= YEAR_MAX:
-            c.reject(row, "annee", f"année {year} hors de la période {YEAR_MIN}-{YEAR_MAX}")
-            year = None
-        elif str(year) != v["annee"]:
-            c.warn(row, "annee", f"« {v['annee']} » lu {year}")
-    elif date is not None:
-        if date_ok:
-            year = int(date[:4])
-            if "annee" in c.present:
-                c.warn(row, "annee", f"année déduite de la date de convention : {year}")
-    elif not v["dateConvention"]:
-        c.reject(row, "annee", "ni année ni date de convention : impossible de dater la subvention")
-    out["annee"] = year
+    out["dateConvention"], out["annee"], out["hors_periode"] = _grant_dates(c, row, v)
 
     axis, prio = _check_strategy(c, row, v)
     out["axe"], out["priorite"] = axis, prio
 
     out["nature"] = _nature(c, row, v["nature"])
     out["conditionsVersement"] = _conditions(c, row, v["conditionsVersement"])
-    period = None
-    if v["datesPeriodeVersement"]:
-        period, note = parse_period(v["datesPeriodeVersement"])
-        if period is None:
-            c.warn(
-                row,
-                "datesPeriodeVersement",
-                f"période « {_short(v['datesPeriodeVersement'])} » non reconnue, "
-                "gardée telle quelle",
-            )
-            period = v["datesPeriodeVersement"]
-        elif note:
-            c.warn(row, "datesPeriodeVersement", note)
-    out["datesPeriodeVersement"] = period
+    out["datesPeriodeVersement"] = _grant_period(c, row, v["datesPeriodeVersement"])
     out["idRAE"] = v["idRAE"] or None
     if len(v["idRAE"]) > 5:
         c.warn(row, "idRAE", "identifiant RAE de plus de 5 caractères (non conforme au SCDL)")
@@ -409,6 +405,114 @@ def _check_grant(c: _Checker, row: int, v: dict[str, str]) -> dict:
         if "id_subvention" in c.present:
             c.warn(row, "id_subvention", f"identifiant absent : généré ({out['id_subvention']})")
     return out
+
+
+_APOSTROPHES = re.compile(r"['\u2019`]")
+_SCIENTIFIC = re.compile(r"^\d+(?:[.,]\d+)?[eE][+-]?\d+$")
+
+
+def clean_identifier(text: str) -> tuple[str, str | None]:
+    """An identifier without the apostrophes a spreadsheet adds; (text, problem or None).
+
+    "224 900 019 000 15'" -> "224 900 019 000 15" (the SIRET check then removes spaces and
+    no-break spaces, with its own warning). A value in scientific notation ("2,43E+13") lost its
+    last digits in the spreadsheet: ("", "notation scientifique").
+    """
+    plain = _APOSTROPHES.sub("", text).strip()
+    if _SCIENTIFIC.match(re.sub(r"[\s\u00a0\u202f]", "", plain)):
+        return "", "notation scientifique"
+    return plain, None
+
+
+def _identifier_text(c: _Checker, row: int, col: str, text: str) -> str:
+    """`text` cleaned by clean_identifier, with a warning naming what was removed or lost."""
+    if not text:
+        return text
+    clean, problem = clean_identifier(text)
+    if problem:
+        c.warn(
+            row,
+            col,
+            f"identifiant « {_short(text)} » en notation scientifique (format de nombre du "
+            "tableur) : ses derniers chiffres sont perdus, identifiant non repris",
+        )
+    elif clean != text:
+        c.warn(row, col, f"identifiant « {_short(text)} » : apostrophe retirée ({clean})")
+    return clean
+
+
+def _grant_period(c: _Checker, row: int, text: str) -> str | None:
+    """The SCDL payment period of a grant, normalised with a warning, or kept as typed."""
+    if not text:
+        return None
+    period, note = parse_period(text)
+    if period is None:
+        c.warn(
+            row,
+            "datesPeriodeVersement",
+            f"période « {_short(text)} » non reconnue, gardée telle quelle",
+        )
+        return text
+    if note:
+        c.warn(row, "datesPeriodeVersement", note)
+    return period
+
+
+_BARE_YEAR = re.compile(r"^(\d{4})(?:\.0+)?$")
+
+
+def _grant_dates(c: _Checker, row: int, v: dict[str, str]) -> tuple[str | None, int | None, bool]:
+    """(dateConvention, annee, hors_periode) of a grant.
+
+    The year is the `annee` column, else the convention date's, else (warning) the year the payment
+    period starts. A bare year typed as the convention date is taken as the year. A grant outside
+    YEAR_MIN-YEAR_MAX is kept and flagged; one without any usable year is rejected.
+    """
+    text = v["dateConvention"]
+    date = None
+    year_from_date = None
+    if bare := _BARE_YEAR.match(text):
+        year_from_date = int(bare.group(1))
+        c.warn(
+            row,
+            "dateConvention",
+            f"date de convention réduite à l'année {year_from_date} : année retenue, date vide",
+        )
+    elif text:
+        date = c.date(row, "dateConvention", text)
+        year_from_date = int(date[:4]) if date else None
+    year: int | None = None
+    if v["annee"]:
+        year = parse_code(v["annee"])
+        if year is None:
+            c.warn(row, "annee", f"année illisible : « {_short(v['annee'])} »")
+        elif str(year) != v["annee"]:
+            c.warn(row, "annee", f"« {v['annee']} » lu {year}")
+    if year is None and year_from_date is not None:
+        year = year_from_date
+        if "annee" in c.present:
+            c.warn(row, "annee", f"année déduite de la date de convention : {year}")
+    if year is None and v["datesPeriodeVersement"]:
+        period, _ = parse_period(v["datesPeriodeVersement"])
+        if period:
+            year = int(period[:4])
+            c.warn(
+                row,
+                "annee",
+                f"année {year} déduite de la période de versement (date de convention absente)",
+            )
+    if year is None:
+        c.reject(row, DATE_COLUMN, "ni année ni date lisible : impossible de dater la subvention")
+        return date, None, False
+    if not PLAUSIBLE_YEARS[0] <= year <= PLAUSIBLE_YEARS[1]:
+        c.reject(
+            row, DATE_COLUMN, f"année {year} invraisemblable : impossible de dater la subvention"
+        )
+        return date, None, False
+    out_of_period = not YEAR_MIN <= year <= YEAR_MAX
+    if out_of_period:
+        c.warn(row, "annee", f"année {year} {OUT_OF_PERIOD} : subvention gardée et signalée")
+    return date, year, out_of_period
 
 
 _SCDL_TO_COMPLETE = (
@@ -459,6 +563,7 @@ def _check_strategy(c: _Checker, row: int, v: dict[str, str]) -> tuple[int | Non
             "priorite",
             f"la priorité {prio} relève de l'axe {prio_axis[prio]}, pas de l'axe {axis}",
         )
+        prio = None
     elif prio is not None and axis is None and not v["axe"]:
         axis = prio_axis[prio]
         c.warn(row, "axe", f"axe déduit de la priorité {prio} : axe {axis}")
@@ -517,7 +622,7 @@ def _check_structure(c: _Checker, row: int, v: dict[str, str]) -> dict:
         c.reject(row, "siret", "SIRET manquant")
         out["siret"] = None
     else:
-        out["siret"] = c.siret(row, "siret", v["siret"])
+        out["siret"] = c.siret(row, "siret", _identifier_text(c, row, "siret", v["siret"]))
     out["siren"] = None
     siren = re.sub(r"\s", "", v["siren"])
     if siren and out["siret"] and siren != out["siret"][:9]:
@@ -588,7 +693,9 @@ def _check_land(c: _Checker, row: int, v: dict[str, str]) -> dict:
         c.reject(row, "lat", "ni coordonnées ni géométrie : impossible de localiser le site")
     out["surface_m2"] = c.number(row, "surface_m2", v["surface_m2"])
     out["loyer_annuel_eur"] = c.number(row, "loyer_annuel_eur", v["loyer_annuel_eur"])
-    out["siret_occupant"] = c.siret(row, "siret_occupant", v["siret_occupant"])
+    out["siret_occupant"] = c.siret(
+        row, "siret_occupant", _identifier_text(c, row, "siret_occupant", v["siret_occupant"])
+    )
     out["mode_occupation"] = v["mode_occupation"] or None
     out["date_debut"] = c.date(row, "date_debut", v["date_debut"])
     out["date_fin"] = c.date(row, "date_fin", v["date_fin"])

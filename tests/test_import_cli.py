@@ -47,23 +47,25 @@ def test_import_report_json_and_exit_code_0(tmp_path, ess_home, capsys):
     )
     assert code == 0
     report = json.loads(report_path.read_text(encoding="utf-8"))
-    assert (report["read"], report["accepted"], report["rejected"]) == (3, 1, 2)
+    assert (report["read"], report["accepted"], report["rejected"]) == (3, 2, 1)
     assert report["rejects"] == [
         {"row": 3, "column": "montant", "reason": "valeur négative : -10"},
-        {
-            "row": 4,
-            "column": "priorite",
-            "reason": "la priorité 9 relève de l'axe 2, pas de l'axe 1",
-        },
     ]
+    # A priority that contradicts its axis is dropped, the grant kept (issue 9).
+    assert {
+        "row": 4,
+        "column": "priorite",
+        "message": "la priorité 9 relève de l'axe 2, pas de l'axe 1 : valeur non reprise, "
+        "ligne conservée",
+    } in report["warnings"]
     assert any(
         w["message"] == "colonne ignorée : « Commentaire » (non reconnue)"
         for w in report["warnings"]
     )
     out = capsys.readouterr().out
-    assert "3 ligne(s) lue(s), 1 acceptée(s), 2 rejetée(s)" in out
+    assert "3 ligne(s) lue(s), 2 acceptée(s), 1 rejetée(s)" in out
     assert "Ligne 3, colonne montant : valeur négative : -10" in out
-    assert store.read_kind("grants")["montant"].tolist() == [1500.5]
+    assert store.read_kind("grants")["montant"].tolist() == [1500.5, 200.0]
     assert rejects_path.read_bytes().startswith(b"\xef\xbb\xbf")
 
 
@@ -96,7 +98,7 @@ def test_undo(tmp_path, ess_home, capsys):
     run(["import", str(source), "--kind", "grants"])
     capsys.readouterr()
     assert run(["undo"]) == 0
-    assert "Import annulé : « subventions.csv » (grants, 1 ligne(s)" in capsys.readouterr().out
+    assert "Import annulé : « subventions.csv » (grants, 2 ligne(s)" in capsys.readouterr().out
     assert store.read_kind("grants") is None
 
 

@@ -54,12 +54,16 @@ def test_schema_in_code_matches_official_schema(shared_data, version):
 
 def test_antibes_example_rows_all_outside_strategy_period(shared_data, ess_home):
     report = import_file(shared_data / "activity" / ANTIBES, "grants", dry_run=True)
-    assert (report.read, report.accepted, report.rejected) == (29, 0, 29)
-    assert report.rejects[0] == {
+    # Kept and flagged, never lost (issue 9).
+    assert (report.read, report.accepted, report.rejected) == (29, 29, 0)
+    assert report.accepted_df["hors_periode"].all()
+    assert report.accepted_df.loc[2, "annee"] == 2015
+    assert {
         "row": 2,
-        "column": "dateConvention",
-        "reason": "date de convention 07/07/2015 hors de la période de la stratégie (2021-2026)",
-    }
+        "column": "annee",
+        "message": "année 2015 hors période de la stratégie (2021-2026) : subvention gardée et "
+        "signalée",
+    } in report.warnings
     assert report.scdl_version == "2.1.1" and report.conformity == []  # the official valid example
     # Row 27 has a payment period ending on month 30: kept, reported.
     assert any(w["row"] == 27 and w["column"] == "datesPeriodeVersement" for w in report.warnings)
@@ -72,13 +76,12 @@ def test_antibes_example_rows_all_outside_strategy_period(shared_data, ess_home)
 
 def test_roques_file_deviations_reported(shared_data, ess_home):
     report = import_file(shared_data / "activity" / ROQUES, "grants", dry_run=True)
-    assert (report.read, report.accepted, report.rejected) == (69, 0, 69)
-    # Row 35 has two problems: one reject row, two entries.
-    assert [r["column"] for r in report.rejects if r["row"] == 35] == [
-        "dateConvention",
-        "nomBeneficiaire",
+    assert (report.read, report.accepted, report.rejected) == (69, 68, 1)
+    # Rows of 2015-2017 are kept, flagged out of period; row 35 has no beneficiary name.
+    assert report.rejects == [
+        {"row": 35, "column": "nomBeneficiaire", "reason": "nom du bénéficiaire manquant"}
     ]
-    assert len(report.rejects) == 70
+    assert report.accepted_df["hors_periode"].all()
     by_cell = {(w["row"], w["column"]): w["message"] for w in report.warnings}
     assert by_cell[(2, "nature")] == "« Aide en numéraire » normalisé en « aide en numéraire »"
     assert by_cell[(2, "conditionsVersement")] == "« Unique » normalisé en « unique »"

@@ -45,31 +45,42 @@ def test_grant_rejections():
         priorite=["3", "3", "3", "3", "9", "3", "3", "3"],
         dateConvention=["2023-03-01"] * 7 + ["2019-12-31"],
     )
-    accepted, rejects, _ = validate(df, "grants", file_name="f.csv")
-    assert list(accepted.index) == [7]
+    accepted, rejects, warnings = validate(df, "grants", file_name="f.csv")
+    # Only the amount, the name, the date and a repeated identifier reject a grant (issue 9).
+    assert list(accepted.index) == [2, 5, 6, 7, 9]
     by_row = {}
     for r in rejects:
         by_row.setdefault(r["row"], []).append((r["column"], r["reason"]))
-    assert by_row[2] == [("idBeneficiaire", "SIRET invalide : « 21590350100018 »")]
-    assert by_row[3] == [("montant", "valeur négative : -5")]
-    assert by_row[4] == [("montant", "valeur non numérique : « abc »")]
-    assert by_row[5] == [("axe", "axe inconnu : « 7 » (1 à 4)")]
-    assert by_row[6] == [("priorite", "la priorité 9 relève de l'axe 2, pas de l'axe 1")]
-    assert by_row[8] == [("id_subvention", "doublon : identifiant déjà utilisé la ligne 7")]
-    assert by_row[9] == [
-        (
-            "dateConvention",
-            "date de convention 31/12/2019 hors de la période de la stratégie (2021-2026)",
-        )
-    ]
+    assert by_row == {
+        3: [("montant", "valeur négative : -5")],
+        4: [("montant", "valeur non numérique : « abc »")],
+        8: [("id_subvention", "doublon : identifiant déjà utilisé la ligne 7")],
+    }
+    kept = " : valeur non reprise, ligne conservée"
+    messages = {(w["row"], w["column"]): w["message"] for w in warnings}
+    assert {
+        "row": 2,
+        "column": "idBeneficiaire",
+        "message": "SIRET invalide : « 21590350100018 »" + kept,
+    } in warnings
+    assert pd.isna(accepted.loc[2, "idBeneficiaire"])
+    assert messages[(5, "axe")] == "axe inconnu : « 7 » (1 à 4)" + kept
+    assert messages[(6, "priorite")] == "la priorité 9 relève de l'axe 2, pas de l'axe 1" + kept
+    assert accepted.loc[6, "axe"] == 1 and pd.isna(accepted.loc[6, "priorite"])
+    # 2019: kept, flagged out of the strategy period.
+    assert accepted.loc[9, "annee"] == 2019 and bool(accepted.loc[9, "hors_periode"])
+    assert messages[(9, "annee")] == (
+        "année 2019 hors période de la stratégie (2021-2026) : subvention gardée et signalée"
+    )
+    assert not accepted.loc[7, "hors_periode"]
 
 
 def test_year_outside_period_and_missing_name():
     df = grants(annee=["2027", "2022"], nomBeneficiaire=["A", ""])
     accepted, rejects, _ = validate(df, "grants", file_name="f.csv")
-    assert accepted.empty
+    assert list(accepted.index) == [2]
+    assert accepted.loc[2, "annee"] == 2027 and bool(accepted.loc[2, "hors_periode"])
     assert rejects == [
-        {"row": 2, "column": "annee", "reason": "année 2027 hors de la période 2021-2026"},
         {"row": 3, "column": "nomBeneficiaire", "reason": "nom du bénéficiaire manquant"},
         {
             "row": 3,
