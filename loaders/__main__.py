@@ -1,4 +1,4 @@
-"""Command line: `python -m loaders sync|status` (and `import`/`export` from loaders.io_cli)."""
+"""Command line: `python -m loaders sync|status`; `import`, `undo`, `export`, `bilan`: io_cli."""
 
 from __future__ import annotations
 
@@ -21,7 +21,7 @@ def _status(args: argparse.Namespace) -> int:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    """All subcommands; loaders.io_cli adds `import` and `export`."""
+    """All subcommands; loaders.io_cli adds `import`, `undo`, `export` and `bilan`."""
     parser = argparse.ArgumentParser(
         prog="python -m loaders",
         description="Données du tableau de bord ESS : couches de référence et jeux de la Ville.",

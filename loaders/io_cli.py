@@ -1,4 +1,5 @@
-"""Command-line import, undo and export of the City's datasets (`python -m loaders import ...`).
+"""Command-line import, undo and export of the City's datasets (`python -m loaders import ...`),
+and the annual bilan of the strategy (`python -m loaders bilan --annee 2025 --format pdf -o F`).
 
 `import --geocode` locates addresses without coordinates (national address base); `import
 --sirene` completes structures from their SIRET through API Recherche d'entreprises (both need the
@@ -61,6 +62,20 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--axe", type=int, help="axe de la stratégie (subventions)")
     p.add_argument("--commune", metavar="CODE", help="code de commune : 59350, 59298 ou 59355")
     p.set_defaults(func=cmd_export)
+
+    p = subparsers.add_parser(
+        "bilan",
+        help="produire le bilan annuel de la stratégie ESS (PDF ou HTML)",
+        description="Bilan annuel de la stratégie ESS pour le Comité de pilotage : chiffres clés, "
+        "axes et priorités, territoires, foncier, feuilles de route, annexe des subventions.",
+    )
+    p.add_argument("--annee", type=int, required=True, help="année du bilan (2021 à 2026)")
+    p.add_argument(
+        "--cumul", action="store_true", help="sections en cumul depuis 2021 (sinon l'année seule)"
+    )
+    p.add_argument("--format", choices=("pdf", "html"), default="pdf", dest="fmt", help="format")
+    p.add_argument("-o", "--output", required=True, metavar="CHEMIN", help="fichier à écrire")
+    p.set_defaults(func=cmd_bilan)
 
 
 def _error(message: str) -> int:
@@ -169,3 +184,26 @@ def filter_commune(df, code: str):
         raise LookupError(f"commune « {code} » inconnue (codes : {codes})")
     inside = gpd.sjoin(df, polygon[["geometry"]], how="inner", predicate="within")
     return df.loc[df.index.isin(inside.index)]
+
+
+def cmd_bilan(args: argparse.Namespace) -> int:
+    from geo.bilan import build_bilan
+    from geo.bilan_render import render
+    from loaders.bilan import load_inputs
+    from loaders.config import strategy
+
+    first, last = (int(y) for y in strategy()["periode"])
+    if not first <= args.annee <= last:
+        return _error(f"l'année doit être comprise entre {first} et {last} (reçu : {args.annee})")
+    inputs, population = load_inputs()
+    bilan = build_bilan(inputs, args.annee, cumul=args.cumul, quartier_population=population)
+    try:
+        Path(args.output).write_bytes(render(bilan, args.fmt))
+    except OSError as exc:
+        return _error(f"écriture impossible de « {args.output} » ({exc})")
+    demo = " (données de démonstration fictives)" if inputs.demo else ""
+    print(
+        f"Bilan {args.annee} ({args.fmt.upper()}, {bilan.key['subventions_annee']} subvention(s) "
+        f"de l'année) écrit dans {args.output}{demo}."
+    )
+    return 0
