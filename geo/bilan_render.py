@@ -14,6 +14,7 @@ nothing to install on the system), charts are Altair specs rendered to SVG by
 
 from __future__ import annotations
 
+import base64
 import tempfile
 from dataclasses import dataclass, field
 from datetime import date
@@ -781,7 +782,7 @@ th,td{border:1px solid #bbb;padding:.2rem .4rem;vertical-align:top}
 td.r,th.r{text-align:right;white-space:nowrap}
 caption{font-weight:bold;text-align:left;padding:.3rem 0}
 .bilan-note{background:#eee;padding:.5rem 1rem;font-style:italic}
-figure{margin:1rem 0}figure svg{max-width:100%;height:auto}
+figure{margin:1rem 0}figure svg,figure img{max-width:100%;height:auto}
 dl.bilan-key{display:grid;grid-template-columns:1fr auto;gap:.1rem 1rem}
 dl.bilan-key dd{margin:0;font-weight:bold;text-align:right}
 @media print{h1{page-break-before:always}.bilan-cover h1{page-break-before:avoid}}
@@ -834,8 +835,13 @@ def to_html(items: list[Block], *, demo: bool, year: int, standalone: bool = Tru
                 f"<tbody>{rows}</tbody></table>"
             )
         elif isinstance(block, Figure):
+            if standalone:
+                image = block.svg
+            else:  # st.html sanitises inline SVG away; an <img> keeps it, with its alt text
+                data = base64.b64encode(block.svg.encode("utf-8")).decode("ascii")
+                image = f'<img src="data:image/svg+xml;base64,{data}" alt="{escape(block.alt)}">'
             body.append(
-                f'<figure role="group" aria-label="{escape(block.alt)}">{block.svg}'
+                f'<figure role="group" aria-label="{escape(block.alt)}">{image}'
                 f"<figcaption>{escape(block.caption)}</figcaption></figure>"
             )
     toc_html = (

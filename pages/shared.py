@@ -141,6 +141,7 @@ PAGE_SPECS: tuple[tuple[str, str, str], ...] = (
     ("pages/repartition.py", "Répartition territoriale", ":material/pie_chart:"),
     ("pages/foncier.py", "Accès au foncier", ":material/domain:"),
     ("pages/comparer.py", "Comparer des territoires", ":material/compare:"),
+    ("pages/bilan.py", "Bilan annuel", ":material/summarize:"),
     ("pages/importer.py", "Importer des données", ":material/upload_file:"),
     ("pages/donnees.py", "Données et sources", ":material/dataset:"),
 )

@@ -1,0 +1,79 @@
+"""Bilan annuel: the yearly evaluation of the strategy for the steering committee, PDF and HTML.
+
+The same document as `python -m loaders bilan`: figures from geo.bilan, typesetting from
+geo.bilan_render. The page shows the HTML version and offers both files for download.
+"""
+
+import pandas as pd
+import streamlit as st
+
+from geo.bilan import build_bilan
+from geo.bilan_render import blocks, to_html, to_pdf
+from geo.filters import ROADMAPS
+from loaders import config
+from loaders.bilan import inputs_from, quartier_population
+from pages import shared
+
+data = shared.bundle()
+shared.page_header(
+    "Bilan annuel",
+    "Le bilan de la stratégie ESS 2021-2026 présenté chaque année au Comité de pilotage "
+    "multi-partenarial : chiffres clés, axes et priorités, territoires, foncier, feuilles de "
+    "route et annexe des subventions. Il porte sur toutes les données, sans les autres filtres.",
+    data,
+)
+filters = shared.filters_sidebar(data, ("roadmap",))
+first, last = (int(y) for y in config.strategy()["periode"])
+if filters.roadmap:
+    first, last = ROADMAPS[filters.roadmap]
+years = list(range(first, last + 1))
+known = pd.to_numeric(data.data.grants["annee"], errors="coerce")
+with_grants = [y for y in years if (known == y).any()]
+default = years.index(with_grants[-1]) if with_grants else len(years) - 1
+c1, c2 = st.columns([1, 2])
+year = c1.selectbox("Année du bilan", years, index=default, key="bilan_annee")
+cumul = c2.toggle(
+    "Sections en cumul depuis 2021",
+    key="bilan_cumul",
+    help="Axes, priorités et territoires sur 2021 à l'année choisie ; l'annexe reste celle de "
+    "l'année.",
+)
+
+
+def _population():
+    return quartier_population(data.layers)
+
+
+def _document() -> dict:
+    population = shared.memo("bilan_population", (data.token,), _population)
+    inputs = inputs_from(data.layers, data.metas, data.datasets, data.data)
+    bilan = build_bilan(inputs, int(year), cumul=bool(cumul), quartier_population=population)
+    items = blocks(bilan)
+    return {
+        "html": to_html(items, demo=bilan.demo, year=bilan.year, standalone=True),
+        "inline": to_html(items, demo=bilan.demo, year=bilan.year, standalone=False),
+        "pdf": to_pdf(items, demo=bilan.demo, year=bilan.year),
+    }
+
+
+with st.spinner("Préparation du bilan…"):
+    document = shared.memo("bilan", (data.token, int(year), bool(cumul)), _document)
+
+suffix = f"{year}{'_cumul' if cumul else ''}{'_demo' if data.demo else ''}"
+d1, d2 = st.columns(2)
+d1.download_button(
+    "Télécharger le bilan (PDF)",
+    document["pdf"],
+    file_name=f"bilan_ess_{suffix}.pdf",
+    mime="application/pdf",
+    icon=":material/picture_as_pdf:",
+)
+d2.download_button(
+    "Télécharger le bilan (HTML)",
+    document["html"].encode("utf-8"),
+    file_name=f"bilan_ess_{suffix}.html",
+    mime="text/html",
+    icon=":material/html:",
+)
+st.html(document["inline"])
+shared.sources_footer(data, ["communes", "quartiers", "iris", "qpv_2015", "qpv_2024", "friches"])
