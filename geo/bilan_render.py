@@ -28,6 +28,7 @@ from geo.bilan import Bilan, finite
 from geo.formatting import NNBSP, fmt_date, fmt_eur, fmt_int, fmt_number, fmt_pct
 
 WATERMARK = "Données fictives de démonstration"
+ANNEX_ROWS = 250
 NBSP = "\u00a0"
 
 
@@ -637,15 +638,23 @@ def _annex_blocks(bilan: Bilan) -> list[Block]:
     ]
     total = pd.to_numeric(table["montant"], errors="coerce").sum()
     rows.append(["Total", f"{fmt_int(len(table))} subventions", "", "", "", fmt_eur(total, 2), ""])
-    out.append(
-        Table(
-            f"Subventions {bilan.year}",
-            ["Date", "Bénéficiaire", "SIRET", "Objet", "Prio.", "Montant", "Versé"],
-            rows,
-            "lllllrr",
-            ["auto", "1fr", "auto", "1fr", "auto", "auto", "auto"],
+    # Tables of ANNEX_ROWS rows with fixed widths: Typst lays out one very long breakable table
+    # (8 000 rows for 50 000 grants) much more slowly, and "auto" widths measure every cell.
+    for start in range(0, len(rows), ANNEX_ROWS):
+        chunk = rows[start : start + ANNEX_ROWS]
+        caption = f"Subventions {bilan.year}"
+        if len(rows) > ANNEX_ROWS:
+            last = min(start + ANNEX_ROWS, len(table))
+            caption += f" (lignes {fmt_int(start + 1)} à {fmt_int(last)})"
+        out.append(
+            Table(
+                caption,
+                ["Date", "Bénéficiaire", "SIRET", "Objet", "Prio.", "Montant", "Versé"],
+                chunk,
+                "lllllrr",
+                ["1.6cm", "1fr", "2.4cm", "1fr", "0.9cm", "2.1cm", "2.1cm"],
+            )
         )
-    )
     return out
 
 
