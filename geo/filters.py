@@ -13,9 +13,13 @@ hold commas), ``qpv=dans_qpv``, ``montant_min=1000``, ``montant_max=50000``, ``q
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, field
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field, fields, replace
 
 import pandas as pd
+
+from geo import status as geo_status
+from geo.formatting import fmt_eur
 
 QPV_MODES = {
     "tous": "Tous les projets",
@@ -154,9 +158,10 @@ def apply(grants: pd.DataFrame, structures: pd.DataFrame | None, filters: Filter
     """The grants that pass every filter (same type and index as ``grants``).
 
     ``pres_qpv`` keeps grants inside a QPV or within the buffer (``near_qpv``); ``hors_qpv`` keeps
-    the others. The legal form is the grant's ``forme_juridique`` if present, else its
-    beneficiary's. The text is searched in the beneficiary's name, the structure's name and the
-    grant's object, ignoring case and accents.
+    the located grants known to be neither (``geo.status``): a grant without a place, or whose
+    QPV list is not loaded, is in none of the three. The legal form is the grant's
+    ``forme_juridique`` if present, else its beneficiary's. The text is searched in the
+    beneficiary's name, the structure's name and the grant's object, ignoring case and accents.
     """
     mask = pd.Series(True, index=grants.index)
     if filters.year_bounds():
@@ -180,9 +185,13 @@ def apply(grants: pd.DataFrame, structures: pd.DataFrame | None, filters: Filter
     if filters.quartiers:
         mask &= grants["code_quartier"].astype(object).isin(filters.quartiers)
     if filters.qpv_mode != "tous":
-        inside = grants["code_qpv"].notna()
-        near = grants["near_qpv"].fillna(False).astype(bool) | inside
-        mask &= {"dans_qpv": inside, "pres_qpv": near, "hors_qpv": ~near}[filters.qpv_mode]
+        status = geo_status.qpv_status(grants)
+        kept = {
+            "dans_qpv": [geo_status.INSIDE],
+            "pres_qpv": [geo_status.INSIDE, geo_status.NEAR],
+            "hors_qpv": [geo_status.AWAY],
+        }[filters.qpv_mode]
+        mask &= status.isin(kept)
     if filters.amount_min is not None or filters.amount_max is not None:
         amount = pd.to_numeric(grants["montant"], errors="coerce")
         if filters.amount_min is not None:
@@ -269,4 +278,135 @@ def from_query_params(params: dict) -> Filters:
         amount_max=_amount(get("montant_max")) if get("montant_max") else None,
         text=get("q"),
         roadmap=get("feuille").strip() or None,
+    )
+
+
+# Filters that make sense for any located record (land sites...), not only for grants.
+PLACE_FIELDS = ("communes", "quartiers", "qpv_mode", "text")
+
+
+def only(filters: Filters, names: Iterable[str]) -> Filters:
+    """The same filters with every field outside ``names`` back to its default."""
+    keep = set(names)
+    default = Filters()
+    return replace(
+        filters,
+        **{f.name: getattr(default, f.name) for f in fields(Filters) if f.name not in keep},
+    )
+
+
+def _series(values: list, singular: str, plural: str) -> str:
+    return f"{singular if len(values) == 1 else plural} {', '.join(values)}"
+
+
+def describe(
+    filters: Filters,
+    *,
+    names: Mapping[str, Mapping[str, str]] | None = None,
+    qpv_missing: Iterable[str] = (),
+) -> list[str]:
+    """The active filters in French, one phrase each, in the sidebar's order.
+
+    ``names`` maps "communes" and "quartiers" to {code: name}; ``qpv_missing`` lists the QPV lists
+    the data would need but are not loaded, said next to a QPV filter.
+    """
+    names = names or {}
+    parts = []
+    if filters.roadmap:
+        parts.append(f"feuille de route {filters.roadmap}")
+    if filters.years:
+        first, last = filters.years
+        parts.append(f"année {first}" if first == last else f"années {first} à {last}")
+    if filters.axes:
+        parts.append(_series([str(a) for a in filters.axes], "axe", "axes"))
+    if filters.priorities:
+        parts.append(_series([str(p) for p in filters.priorities], "priorité", "priorités"))
+    if filters.dispositifs:
+        quoted = [f"« {d} »" for d in filters.dispositifs]
+        parts.append(_series(quoted, "dispositif", "dispositifs"))
+    if filters.legal_forms:
+        quoted = [f"« {f} »" for f in filters.legal_forms]
+        parts.append(_series(quoted, "forme juridique", "formes juridiques"))
+    for key, singular, plural in (
+        ("communes", "commune", "communes"),
+        ("quartiers", "quartier", "quartiers"),
+    ):
+        codes = getattr(filters, key)
+        if codes:
+            lookup = names.get(key, {})
+            parts.append(_series([str(lookup.get(c, c)) for c in codes], singular, plural))
+    if filters.qpv_mode != "tous":
+        phrase = QPV_MODES[filters.qpv_mode].lower().replace("qpv", "QPV")
+        missing = list(qpv_missing)
+        if missing:
+            phrase += f" — {geo_status.qpv_missing_reason(missing)}"
+        parts.append(phrase)
+    low, high = filters.amount_range
+    if low is not None and high is not None:
+        parts.append(f"montant de {fmt_eur(low)} à {fmt_eur(high)}")
+    elif low is not None:
+        parts.append(f"montant d'au moins {fmt_eur(low)}")
+    elif high is not None:
+        parts.append(f"montant d'au plus {fmt_eur(high)}")
+    if filters.text:
+        parts.append(f"recherche « {filters.text} »")
+    return parts
+
+
+def nothing_to_show(
+    filters: Filters,
+    *,
+    subject: str = "Aucune subvention",
+    names: Mapping[str, Mapping[str, str]] | None = None,
+    qpv_missing: Iterable[str] = (),
+    extra: Iterable[str] = (),
+) -> str:
+    """The French message of an empty selection, naming the filters that empty it.
+
+    « Aucune subvention ne correspond aux filtres : recherche « zzz ». Modifiez ou réinitialisez
+    les filtres. » Without any active filter: « Aucune subvention à afficher. » ``extra`` adds
+    phrases for a page's own filters (« statut « disponible » »).
+    """
+    parts = describe(filters, names=names, qpv_missing=qpv_missing) + list(extra)
+    if not parts:
+        return f"{subject} à afficher."
+    return (
+        f"{subject} ne correspond aux filtres : {' ; '.join(parts)}. "
+        "Modifiez ou réinitialisez les filtres."
+    )
+
+
+def territory_names(layers: Mapping[str, object]) -> dict[str, dict[str, str]]:
+    """{"communes": {code: name}, "quartiers": {code: name}} from the loaded layers."""
+    out: dict[str, dict[str, str]] = {}
+    for key, layer_name, code, name in (
+        ("communes", "communes", "code", "nom"),
+        ("quartiers", "quartiers", "code_quartier", "nom_quartier"),
+    ):
+        layer = layers.get(layer_name)
+        if layer is not None and {code, name} <= set(layer.columns):
+            out[key] = dict(zip(layer[code].astype(str), layer[name].astype(str), strict=True))
+    return out
+
+
+def empty_selection_message(
+    filters: Filters,
+    records: pd.DataFrame,
+    layers: Mapping[str, object],
+    *,
+    subject: str = "Aucune subvention",
+    extra: Iterable[str] = (),
+) -> str:
+    """``nothing_to_show`` with the territory names of ``layers`` and the missing QPV lists.
+
+    ``records`` is the whole dataset before filtering: the QPV lists its years need and that are
+    not loaded are named next to a QPV filter (« dans un QPV — couche QPV non chargée »).
+    """
+    missing = geo_status.missing_qpv_lists(records, geo_status.loaded_qpv_lists(layers))
+    return nothing_to_show(
+        filters,
+        subject=subject,
+        names=territory_names(layers),
+        qpv_missing=missing,
+        extra=extra,
     )

@@ -14,6 +14,7 @@ import numpy as np
 import pandas as pd
 from geopandas import GeoDataFrame, overlay, sjoin
 
+from geo import status as geo_status
 from geo.crs import COMPUTE_CRS, DISPLAY_CRS
 from geo.formatting import fmt_eur, fmt_m
 
@@ -21,6 +22,7 @@ OUTSIDE = "Hors territoire / non localisé"
 INSIDE_QPV = "Dans un QPV"
 ELSEWHERE = "Ailleurs"
 NOT_LOCATED = "Non localisé"
+QPV_UNKNOWN = "Localisé, QPV non déterminé"
 
 
 def _amount(df: pd.DataFrame, col: str = "montant") -> pd.Series:
@@ -58,16 +60,33 @@ def _compute(gdf: GeoDataFrame) -> GeoDataFrame:
     return gdf.to_crs(COMPUTE_CRS)
 
 
+def _qpv_unknown_reason(grants: pd.DataFrame, qpv_lists) -> str | None:
+    """Why the share of the amount in a QPV cannot be given for these grants, else None.
+
+    It cannot when the QPV list some grant needs (by its year) is not loaded, or when no grant of
+    a non-empty selection is located: "0 %" would then be a guess, not a figure.
+    """
+    missing = geo_status.missing_qpv_lists(grants, qpv_lists)
+    if missing or (geo_status.qpv_status(grants, qpv_lists) == geo_status.UNKNOWN).any():
+        return geo_status.qpv_missing_reason(missing)
+    if len(grants) and not geo_status.located(grants).any():
+        return geo_status.NOTHING_LOCATED
+    return None
+
+
 def key_figures(
     grants: pd.DataFrame,
     structures: pd.DataFrame | None,
     qpv_layer: GeoDataFrame | None,
     envelope: float = 700000,
+    qpv_lists=None,
 ) -> dict:
     """Headline figures: committed and paid euros, envelope shares, QPV shares and coverage.
 
     ``part_qpv_avec_projet`` counts the QPV of ``qpv_layer`` holding at least one grant (by the
-    grants' enriched ``code_qpv``); it is NaN when the layer is missing.
+    grants' enriched ``code_qpv``); it is NaN when the layer is missing. The shares of the amount
+    in and near a QPV are NaN, with the reason in ``qpv_inconnu`` (French), when a grant's QPV
+    list is not loaded (``qpv_lists``: the loaded lists, see ``geo.status``) or nothing is located.
     """
     amount = _amount(grants)
     committed = float(amount.sum())
@@ -79,6 +98,9 @@ def key_figures(
         if "code_qpv" in grants.columns
         else set()
     )
+    unknown = _qpv_unknown_reason(grants, qpv_lists)
+    in_qpv = math.nan if unknown else _ratio(amount[_inside(grants)].sum(), committed)
+    near_qpv = math.nan if unknown else _ratio(amount[_near(grants)].sum(), committed)
     return {
         "enveloppe": float(envelope),
         "montant_engage": committed,
@@ -88,8 +110,9 @@ def key_figures(
         "structures_financees": int(funded),
         "structures_recensees": int(len(structures)) if structures is not None else 0,
         "projets": int(len(grants)),
-        "part_montant_dans_qpv": _ratio(amount[_inside(grants)].sum(), committed),
-        "part_montant_pres_qpv": _ratio(amount[_near(grants)].sum(), committed),
+        "part_montant_dans_qpv": in_qpv,
+        "part_montant_pres_qpv": near_qpv,
+        "qpv_inconnu": unknown,
         "nb_qpv": len(qpv_codes),
         "nb_qpv_avec_projet": len(with_project),
         "part_qpv_avec_projet": _ratio(len(with_project), len(qpv_codes))
@@ -219,26 +242,36 @@ def distribution(
     return out
 
 
-def inside_outside_qpv(grants: pd.DataFrame, buffer_m: float = 300) -> pd.DataFrame:
+def inside_outside_qpv(grants: pd.DataFrame, buffer_m: float = 300, qpv_lists=None) -> pd.DataFrame:
     """Committed, paid and projects inside a QPV, within ``buffer_m`` (not inside), elsewhere.
 
-    A "Non localisé" row is added when some grants have no QPV distance (no point or no list).
+    The groups come from ``geo.status.qpv_status`` and always add up to the total: a
+    ``QPV_UNKNOWN`` row (with the missing list in its label) holds located grants whose QPV list
+    is not loaded, a ``NOT_LOCATED`` row the grants without a place. When no grant could be
+    placed against a QPV list because the lists it needs are missing, the three QPV rows are NaN
+    (shown "—"), never 0.
     """
-    inside = _inside(grants)
-    near = _near(grants) & ~inside
-    located = grants["dist_qpv_m"].notna() if "dist_qpv_m" in grants.columns else inside
+    status = geo_status.qpv_status(grants, qpv_lists)
+    missing = geo_status.missing_qpv_lists(grants, qpv_lists)
     near_label = f"À moins de {fmt_m(buffer_m)} d'un QPV"
-    category = np.select(
-        [inside.to_numpy(), near.to_numpy(), located.to_numpy()],
-        [INSIDE_QPV, near_label, ELSEWHERE],
-        default=NOT_LOCATED,
-    )
+    unknown_label = f"{QPV_UNKNOWN} — {geo_status.qpv_missing_reason(missing)}"
+    labels = {
+        geo_status.INSIDE: INSIDE_QPV,
+        geo_status.NEAR: near_label,
+        geo_status.AWAY: ELSEWHERE,
+        geo_status.UNKNOWN: unknown_label,
+        geo_status.UNLOCATED: NOT_LOCATED,
+    }
+    category = status.map(labels).to_numpy()
     frame = pd.DataFrame(
         {"categorie": category, "_m": _amount(grants), "_v": _amount(grants, "montant_verse")}
     )
     grouped = frame.groupby("categorie")
-    order = [INSIDE_QPV, near_label, ELSEWHERE]
-    if (category == NOT_LOCATED).any():
+    qpv_rows = [INSIDE_QPV, near_label, ELSEWHERE]
+    order = list(qpv_rows)
+    if (status == geo_status.UNKNOWN).any():
+        order.append(unknown_label)
+    if (status == geo_status.UNLOCATED).any():
         order.append(NOT_LOCATED)
     out = pd.DataFrame(
         {
@@ -251,6 +284,9 @@ def inside_outside_qpv(grants: pd.DataFrame, buffer_m: float = 300) -> pd.DataFr
     out.index.name = "categorie"
     total = frame["_m"].sum()
     out["part_du_total"] = out["montant_engage"] / total if total else np.nan
+    placed = status.isin([geo_status.INSIDE, geo_status.NEAR, geo_status.AWAY]).any()
+    if (missing or (status == geo_status.UNKNOWN).any()) and not placed:
+        out.loc[qpv_rows] = np.nan  # unknown, not zero
     return out
 
 
@@ -320,13 +356,18 @@ def population_by(
 
 
 def compare_territories(
-    territories: GeoDataFrame, establishments: GeoDataFrame | None, grants: GeoDataFrame
+    territories: GeoDataFrame,
+    establishments: GeoDataFrame | None,
+    grants: GeoDataFrame,
+    qpv_lists=None,
 ) -> pd.DataFrame:
     """Per territory: ESS establishments (per 1 000 inhabitants), euros, €/inhabitant, QPV share.
 
     Territories may overlap (a quartier and a QPV), so each is joined to the points directly
     rather than read from the enriched columns. Establishments with ``est_ess`` False are not
-    counted. ``part_montant_dans_qpv`` uses the grants' enriched ``code_qpv``.
+    counted. ``part_montant_dans_qpv`` uses the grants' enriched ``code_qpv``; it is NaN for a
+    territory without any amount, or holding a grant whose QPV list is not loaded (``qpv_lists``,
+    see ``geo.status``): unknown, not 0 %.
     """
     terr = _compute(territories)
     out = pd.DataFrame(
@@ -355,10 +396,16 @@ def compare_territories(
     g = grants.reset_index(drop=True)
     amount = _amount(g).to_numpy()
     inside = _inside(g).to_numpy()
+    unknown = (geo_status.qpv_status(g, qpv_lists) == geo_status.UNKNOWN).to_numpy()
     pairs = joined(g).drop_duplicates()
-    pairs = pairs.assign(_m=amount[pairs["_pos"]], _q=np.where(inside[pairs["_pos"]], 1.0, 0.0))
+    pairs = pairs.assign(
+        _m=amount[pairs["_pos"]],
+        _q=np.where(inside[pairs["_pos"]], 1.0, 0.0),
+        _u=unknown[pairs["_pos"]].astype(int),
+    )
     pairs["_mq"] = pairs["_m"] * pairs["_q"]
     grouped = pairs.groupby("_t")
+    undetermined = grouped["_u"].sum().reindex(range(n), fill_value=0).to_numpy() > 0
     committed = grouped["_m"].sum().reindex(range(n), fill_value=0.0).to_numpy()
     in_qpv = grouped["_mq"].sum().reindex(range(n), fill_value=0.0).to_numpy()
     projects = grouped.size().reindex(range(n), fill_value=0).to_numpy()
@@ -369,7 +416,9 @@ def compare_territories(
     out["projets"] = projects
     out["eur_par_habitant"] = committed / pop
     with np.errstate(invalid="ignore", divide="ignore"):
-        out["part_montant_dans_qpv"] = np.where(committed > 0, in_qpv / committed, np.nan)
+        out["part_montant_dans_qpv"] = np.where(
+            (committed > 0) & ~undetermined, in_qpv / committed, np.nan
+        )
     return out
 
 

@@ -167,7 +167,9 @@ def display_geometries(
     out = gdf[[*columns, gdf.geometry.name]].copy()
     out = out[out.geometry.notna() & ~out.geometry.is_empty]
     if out.empty:
-        return out.to_crs(DISPLAY_CRS).rename_geometry("geometry")
+        # Nothing to draw (an empty selection, no located row): an empty layer, same columns.
+        out = out.to_crs(DISPLAY_CRS)
+        return out if out.geometry.name == "geometry" else out.rename_geometry("geometry")
     geoms = out.geometry
     if not geoms.geom_type.isin(["Point", "MultiPoint"]).all() and tolerance_m > 0:
         geoms = geoms.to_crs(COMPUTE_CRS).simplify(tolerance_m, preserve_topology=True)

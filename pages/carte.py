@@ -3,8 +3,10 @@
 import streamlit as st
 from streamlit_folium import st_folium
 
+from geo.filters import empty_selection_message
 from geo.formatting import fmt_eur, fmt_int
 from geo.pagemaps import funded_map
+from geo.status import located
 from geo.tables import grants_table
 from loaders.export import export_dataset
 from pages import shared
@@ -45,6 +47,14 @@ for name in (qpv_choice, "quartiers"):
     if data.layer(name) is None:
         shared.missing_layer(name, data)
 
+if grants.empty:
+    st.info(
+        empty_selection_message(filters, data.data.grants, data.layers),
+        icon=":material/filter_alt_off:",
+    )
+    shared.sources_footer(data, ["communes", "quartiers", qpv_choice])
+    st.stop()
+
 establishments = data.layer("ess_establishments") if "establishments" in extras else None
 if "establishments" in extras and establishments is None:
     shared.missing_layer("ess_establishments", data)
@@ -65,13 +75,14 @@ m = shared.memo(
 st_folium(m, height=560, use_container_width=True, returned_objects=[], key="carte_map")
 
 total = grants["montant"].sum()
+selected = "subvention** sélectionnée" if len(grants) == 1 else "subventions** sélectionnées"
 st.markdown(
-    f"**{fmt_int(len(grants))} subventions** sélectionnées, **{fmt_eur(total)}** engagés"
+    f"**{fmt_int(len(grants))} {selected}, **{fmt_eur(total)}** engagés"
     + (" — *données fictives*" if data.demo else "")
 )
-located = int((grants.geometry.notna() & ~grants.geometry.is_empty).sum())
-if located < len(grants):
-    st.caption(f"{fmt_int(len(grants) - located)} subvention(s) sans localisation (hors carte).")
+unlocated = int((~located(grants)).sum())
+if unlocated:
+    st.caption(f"{fmt_int(unlocated)} subvention(s) sans localisation (hors carte).")
 
 table = grants_table(grants)
 st.dataframe(table, hide_index=True, width="stretch", key="carte_table")

@@ -2,7 +2,9 @@
 
 import streamlit as st
 
+from geo.filters import empty_selection_message
 from geo.indicators import compare_territories
+from geo.status import loaded_qpv_lists, missing_qpv_lists, qpv_missing_reason
 from geo.tables import money_table
 from geo.territories import territory_catalogue
 from pages import shared
@@ -52,24 +54,35 @@ if establishments is None:
         "Les établissements de l'ESS (SIRENE) ne sont pas chargés : l'indicateur par "
         "habitant n'est pas calculé. `python -m loaders sync --layer ess_establishments`."
     )
-result = compare_territories(territories, establishments, grants)
+qpv_lists = loaded_qpv_lists(data.layers)
+result = compare_territories(territories, establishments, grants, qpv_lists=qpv_lists)
 result["libelle"] = territories["libelle"].to_numpy()
 if establishments is None:  # unknown, not zero
     result[["etablissements_ess", "etablissements_pour_1000_hab"]] = float("nan")
-table = money_table(
-    result,
-    {
-        "libelle": "Territoire",
-        "population": "Population",
-        "etablissements_ess": "Établissements ESS",
-        "etablissements_pour_1000_hab": "Établissements ESS pour 1 000 hab.",
-        "montant_engage": "Montant engagé",
-        "projets": "Projets",
-        "eur_par_habitant": "Euros par habitant",
-        "part_montant_dans_qpv": "Part du montant dans un QPV",
-    },
-)
+labels = {
+    "libelle": "Territoire",
+    "population": "Population",
+    "etablissements_ess": "Établissements ESS",
+    "etablissements_pour_1000_hab": "Établissements ESS pour 1 000 hab.",
+    "montant_engage": "Montant engagé",
+    "projets": "Projets",
+    "eur_par_habitant": "Euros par habitant",
+    "part_montant_dans_qpv": "Part du montant dans un QPV",
+}
+if grants.empty:  # the grant rows would only be zeros: say why, keep the territories' own rows
+    st.info(
+        empty_selection_message(filters, data.data.grants, data.layers),
+        icon=":material/filter_alt_off:",
+    )
+    labels = {k: v for k, v in labels.items() if k in ("libelle", "population") or "etab" in k}
+table = money_table(result, labels)
 st.dataframe(table.set_index("Territoire").T, width="stretch", key="compare_table")
+qpv_missing = missing_qpv_lists(grants, qpv_lists)
+if qpv_missing and not grants.empty:
+    st.caption(
+        "Part du montant dans un QPV : « — » lorsqu'un territoire compte une subvention dont le "
+        f"QPV ne peut être déterminé, {qpv_missing_reason(qpv_missing)}."
+    )
 st.caption(
     "Les territoires peuvent se recouvrir (un QPV est inclus dans un quartier) : chaque "
     "indicateur est calculé pour le territoire entier. Population : INSEE (IRIS, RP) pour les "

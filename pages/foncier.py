@@ -4,6 +4,7 @@ import pandas as pd
 import streamlit as st
 from streamlit_folium import st_folium
 
+from geo import filters as geo_filters
 from geo.formatting import fmt_int
 from geo.pagemaps import land_map
 from geo.tables import land_table
@@ -17,8 +18,16 @@ shared.page_header(
     "par le Cerema, et distance aux quartiers prioritaires.",
     data,
 )
-land = data.data.land
+# Only the filters that mean something for a place apply to land sites.
+filters = shared.filters_sidebar(data, geo_filters.PLACE_FIELDS)
+place_filters = geo_filters.only(filters, geo_filters.PLACE_FIELDS)
+land = geo_filters.apply(data.data.land, None, place_filters)
 structures = data.data.structures
+if place_filters != filters:
+    st.caption(
+        "Les filtres propres aux subventions (feuille de route, années, axes, priorités, "
+        "dispositifs, formes juridiques, montants) ne s'appliquent pas aux sites fonciers."
+    )
 
 c1, c2, c3 = st.columns(3)
 statuses = c1.multiselect(
@@ -37,14 +46,38 @@ min_surface = c3.number_input(
     key="foncier_surface",
 )
 shown = land
+own = []
 if statuses:
     shown = shown[shown["statut"].isin(statuses)]
+    own.append("statut " + ", ".join(f"« {s} »" for s in statuses))
 if kinds:
     shown = shown[shown["type"].isin(kinds)]
+    own.append("type " + ", ".join(f"« {k} »" for k in kinds))
 if min_surface:
     shown = shown[pd.to_numeric(shown["surface_m2"], errors="coerce") >= min_surface]
+    own.append(f"surface d'au moins {fmt_int(min_surface)} m²")
 
 friches = data.layer("friches")
+SOURCES = ["friches", "qpv_2024", "quartiers"]
+if shown.empty:
+    st.info(
+        "Aucun site foncier à afficher : aucun site n'a été importé (page « Importer des "
+        "données »)."
+        if data.data.land.empty
+        else geo_filters.empty_selection_message(
+            place_filters,
+            data.data.land,
+            data.layers,
+            subject="Aucun site foncier",
+            extra=own,
+        ),
+        icon=":material/filter_alt_off:",
+    )
+    if friches is None:
+        shared.missing_layer("friches", data)
+    shared.sources_footer(data, SOURCES)
+    st.stop()
+
 counts = shown["statut"].value_counts()
 m1, m2, m3, m4 = st.columns(4)
 m1.metric("Sites affichés", fmt_int(len(shown)))
@@ -66,4 +99,4 @@ st.download_button(
     mime="text/csv",
     key="foncier_csv",
 )
-shared.sources_footer(data, ["friches", "qpv_2024", "quartiers"])
+shared.sources_footer(data, SOURCES)

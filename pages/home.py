@@ -1,11 +1,15 @@
 """Home: the strategy's key figures for the current filters, a small map, the sources."""
 
+import math
+
 import streamlit as st
 from streamlit_folium import st_folium
 
+from geo.filters import empty_selection_message
 from geo.formatting import fmt_eur, fmt_int, fmt_pct
 from geo.indicators import key_figures
 from geo.pagemaps import funded_map, grants_points
+from geo.status import loaded_qpv_lists, located
 from geo.tables import location_table
 from loaders import config
 from pages import shared
@@ -19,37 +23,49 @@ shared.page_header(
 )
 filters = shared.filters_sidebar(data)
 grants = shared.filtered_grants(data, filters)
-qpv_name = config.qpv_generation(filters.years[1] if filters.years else 2026)
+years = filters.year_bounds()  # the year filter and the roadmap together
+qpv_name = config.qpv_generation(years[1] if years else 2026)
 qpv = data.layer(qpv_name)
 envelope = float(config.strategy()["enveloppe_eur"])
-figures = key_figures(grants, data.data.structures, qpv, envelope=envelope)
-
-c1, c2, c3, c4 = st.columns(4)
-c1.metric(
-    "Montant engagé",
-    fmt_eur(figures["montant_engage"]),
-    help=f"Soit {fmt_pct(figures['part_enveloppe_engagee'])} de l'enveloppe de {fmt_eur(envelope)}",
+figures = key_figures(
+    grants, data.data.structures, qpv, envelope=envelope, qpv_lists=loaded_qpv_lists(data.layers)
 )
-c1.caption(f"{fmt_pct(figures['part_enveloppe_engagee'])} de l'enveloppe de {fmt_eur(envelope)}")
-c2.metric("Montant versé", fmt_eur(figures["montant_verse"]))
-c2.caption(f"{fmt_pct(figures['part_enveloppe_versee'])} de l'enveloppe")
-c3.metric("Structures financées", fmt_int(figures["structures_financees"]))
-c3.caption(f"{fmt_int(figures['projets'])} projets financés")
-if qpv is not None:
-    c4.metric("Part des montants dans un QPV", fmt_pct(figures["part_montant_dans_qpv"]))
-    c4.caption(
-        f"{fmt_pct(figures['part_montant_pres_qpv'])} dans un QPV ou à moins de "
-        f"{fmt_int(config.qpv_buffer_m())}\u202fm"
+
+if grants.empty:
+    st.info(
+        empty_selection_message(filters, data.data.grants, data.layers),
+        icon=":material/filter_alt_off:",
     )
 else:
-    c4.metric("Part des montants dans un QPV", "—")
-    c4.caption(f"Périmètres des QPV (liste {qpv_name[-4:]}) non chargés")
-if qpv is not None:
-    st.caption(
-        f"**{fmt_int(figures['nb_qpv_avec_projet'])} QPV sur {fmt_int(figures['nb_qpv'])}** "
-        f"({fmt_pct(figures['part_qpv_avec_projet'])}) comptent au moins un projet financé "
-        f"(liste {qpv_name[-4:]})."
+    c1, c2, c3, c4 = st.columns(4)
+    c1.metric(
+        "Montant engagé",
+        fmt_eur(figures["montant_engage"]),
+        help=f"Soit {fmt_pct(figures['part_enveloppe_engagee'])} de l'enveloppe de "
+        f"{fmt_eur(envelope)}",
     )
+    c1.caption(
+        f"{fmt_pct(figures['part_enveloppe_engagee'])} de l'enveloppe de {fmt_eur(envelope)}"
+    )
+    c2.metric("Montant versé", fmt_eur(figures["montant_verse"]))
+    c2.caption(f"{fmt_pct(figures['part_enveloppe_versee'])} de l'enveloppe")
+    c3.metric("Structures financées", fmt_int(figures["structures_financees"]))
+    c3.caption(f"{fmt_int(figures['projets'])} projets financés")
+    share = figures["part_montant_dans_qpv"]
+    c4.metric("Part des montants dans un QPV", fmt_pct(share))
+    if math.isnan(share):
+        c4.caption(f"Non calculée : {figures['qpv_inconnu']}.")
+    else:
+        c4.caption(
+            f"{fmt_pct(figures['part_montant_pres_qpv'])} dans un QPV ou à moins de "
+            f"{fmt_int(config.qpv_buffer_m())}\u202fm"
+        )
+    if qpv is not None:
+        st.caption(
+            f"**{fmt_int(figures['nb_qpv_avec_projet'])} QPV sur {fmt_int(figures['nb_qpv'])}** "
+            f"({fmt_pct(figures['part_qpv_avec_projet'])}) comptent au moins un projet financé "
+            f"(liste {qpv_name[-4:]})."
+        )
 
 missing = [name for name, gdf in data.layers.items() if gdf is None or len(gdf) == 0]
 if missing:
@@ -65,22 +81,29 @@ if missing:
             "ou la page « Données et sources » pour importer un fichier."
         )
 
-st.subheader("Carte des subventions")
-m = shared.memo(
-    "home_map",
-    (data.token, tuple(shared.filter_params(filters)), qpv_name),
-    lambda: funded_map(grants, data.layers, show_qpv=(qpv_name,), demo=data.demo),
-)
-st_folium(m, height=420, use_container_width=True, returned_objects=[], key="home_map")
-st.caption(
-    f"{fmt_int(len(grants))} subventions affichées, regroupées par lieu. "
-    "Le détail par subvention est sur la page « Carte des structures financées »."
-)
-with st.expander("Tableau équivalent à la carte"):
-    st.dataframe(
-        location_table(grants_points(grants)),
-        hide_index=True,
-        width="stretch",
-        key="home_table",
+if not grants.empty:
+    st.subheader("Carte des subventions")
+    m = shared.memo(
+        "home_map",
+        (data.token, tuple(shared.filter_params(filters)), qpv_name),
+        lambda: funded_map(grants, data.layers, show_qpv=(qpv_name,), demo=data.demo),
     )
+    st_folium(m, height=420, use_container_width=True, returned_objects=[], key="home_map")
+    unlocated = int((~located(grants)).sum())
+    st.caption(
+        f"{fmt_int(len(grants))} subventions affichées, regroupées par lieu"
+        + (
+            f" ; {fmt_int(unlocated)} sans localisation ne figurent pas sur la carte"
+            if unlocated
+            else ""
+        )
+        + ". Le détail par subvention est sur la page « Carte des structures financées »."
+    )
+    with st.expander("Tableau équivalent à la carte"):
+        st.dataframe(
+            location_table(grants_points(grants)),
+            hide_index=True,
+            width="stretch",
+            key="home_table",
+        )
 shared.sources_footer(data, ["communes", "quartiers", qpv_name])

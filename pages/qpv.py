@@ -3,6 +3,7 @@
 import streamlit as st
 from streamlit_folium import st_folium
 
+from geo.filters import empty_selection_message
 from geo.formatting import fmt_eur, fmt_int, fmt_m
 from geo.indicators import classify, qpv_coverage
 from geo.pagemaps import choropleth_map
@@ -21,7 +22,8 @@ filters = shared.filters_sidebar(data)
 buffer_m = config.qpv_buffer_m()
 
 c1, c2 = st.columns(2)
-default_gen = config.qpv_generation(filters.years[1] if filters.years else 2026)
+years = filters.year_bounds()  # the year filter and the roadmap together
+default_gen = config.qpv_generation(years[1] if years else 2026)
 generation = c1.radio(
     "Liste des QPV",
     ["qpv_2024", "qpv_2015"],
@@ -41,15 +43,22 @@ view = c2.radio(
     key="qpv_view",
 )
 
-qpv = data.layer(generation)
-if qpv is None:
-    shared.missing_layer(generation, data)
-    shared.sources_footer(data, ["communes"])
-    st.stop()
-
 grants = shared.filtered_grants(data, filters)
 if view == "p16":
     grants = grants[grants["priorite"] == 16]
+if grants.empty:
+    subject = "Aucune subvention de la priorité 16" if view == "p16" else "Aucune subvention"
+    st.info(
+        empty_selection_message(filters, data.data.grants, data.layers, subject=subject),
+        icon=":material/filter_alt_off:",
+    )
+qpv = data.layer(generation)
+if qpv is None:
+    shared.missing_layer(generation, data)
+if qpv is None or grants.empty:
+    shared.sources_footer(data, [generation, "communes"] if qpv is not None else ["communes"])
+    st.stop()
+
 # Elsewhere a grant is matched to the list in force in its year; here one list is chosen.
 grants = grants.assign(code_qpv=grants[f"code_{generation}"], near_qpv=grants[f"near_{generation}"])
 coverage = qpv_coverage(grants, data.data.structures, qpv, buffer_m)

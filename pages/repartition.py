@@ -5,6 +5,7 @@ import streamlit as st
 from streamlit_folium import st_folium
 
 from geo.charts import bar_by, envelope_chart, stacked_by_axis
+from geo.filters import empty_selection_message
 from geo.formatting import fmt_eur, fmt_pct
 from geo.indicators import (
     classify,
@@ -14,6 +15,7 @@ from geo.indicators import (
     population_by,
 )
 from geo.pagemaps import choropleth_map
+from geo.status import loaded_qpv_lists, missing_qpv_lists, qpv_missing_reason
 from geo.tables import money_table
 from loaders import config
 from pages import shared
@@ -28,8 +30,17 @@ shared.page_header(
 filters = shared.filters_sidebar(data)
 FICTIF = " (données fictives)" if data.demo else ""  # charts get copied alone: they say it too
 grants = shared.filtered_grants(data, filters)
+SOURCES = ["communes", "quartiers", "iris", "qpv_2015", "qpv_2024"]
+if grants.empty:
+    st.info(
+        empty_selection_message(filters, data.data.grants, data.layers),
+        icon=":material/filter_alt_off:",
+    )
+    shared.sources_footer(data, SOURCES)
+    st.stop()
 envelope = float(config.strategy()["enveloppe_eur"])
 iris = data.layer("iris")
+qpv_lists = loaded_qpv_lists(data.layers)
 
 LEVELS = {
     "commune": ("code_commune", "nom_commune", "communes", "code"),
@@ -46,7 +57,7 @@ level = st.radio(
 key_col, name_col, layer_name, layer_key = LEVELS[level]
 layer = data.layer(layer_name)
 population = None
-if iris is not None:
+if iris is not None and (level != "quartier" or data.layer("quartiers") is not None):
     population = population_by(iris, level, quartiers=data.layer("quartiers"))
 table = distribution(grants, key_col, population)
 names = {}
@@ -89,30 +100,37 @@ with tab_map:
         else:
             st.info("Aucun montant à cartographier pour cette sélection.")
 with tab_table:
-    st.dataframe(
-        money_table(
-            table,
-            {
-                "territoire": "Territoire",
-                "montant_engage": "Montant engagé",
-                "montant_verse": "Montant versé",
-                "projets": "Projets",
-                "part_du_total": "Part du total",
-                "population": "Population",
-                "eur_par_habitant": "Euros par habitant",
-            },
-        ),
-        hide_index=True,
-        width="stretch",
-        key="rep_table",
-    )
-    st.caption(
-        f"Total : {fmt_eur(table['montant_engage'].sum())}, égal à la somme des subventions "
-        "sélectionnées (les subventions non localisées forment une ligne à part)."
-    )
+    if layer is None:  # every grant would fall in one meaningless "no territory" row
+        st.info(
+            f"Tableau indisponible : couche « {shared.LAYER_LABELS.get(layer_name, layer_name)} » "
+            "non chargée (voir l'onglet « Carte »).",
+            icon=":material/layers_clear:",
+        )
+    else:
+        st.dataframe(
+            money_table(
+                table,
+                {
+                    "territoire": "Territoire",
+                    "montant_engage": "Montant engagé",
+                    "montant_verse": "Montant versé",
+                    "projets": "Projets",
+                    "part_du_total": "Part du total",
+                    "population": "Population",
+                    "eur_par_habitant": "Euros par habitant",
+                },
+            ),
+            hide_index=True,
+            width="stretch",
+            key="rep_table",
+        )
+        st.caption(
+            f"Total : {fmt_eur(table['montant_engage'].sum())}, égal à la somme des subventions "
+            "sélectionnées (les subventions non localisées forment une ligne à part)."
+        )
 
 st.subheader("Dans ou hors des quartiers prioritaires")
-qpv_split = inside_outside_qpv(grants, config.qpv_buffer_m())
+qpv_split = inside_outside_qpv(grants, config.qpv_buffer_m(), qpv_lists=qpv_lists)
 st.dataframe(
     money_table(
         qpv_split.reset_index(),
@@ -128,6 +146,13 @@ st.dataframe(
     width="stretch",
     key="rep_qpv_table",
 )
+qpv_missing = missing_qpv_lists(grants, qpv_lists)
+if qpv_missing:
+    st.caption(
+        f"« — » : non calculé, {qpv_missing_reason(qpv_missing)}. Les subventions localisées dont "
+        "le QPV ne peut être déterminé forment une ligne à part ; « Non localisé » ne compte que "
+        "les subventions sans localisation."
+    )
 
 st.subheader("Par année, axe et priorité")
 c1, c2 = st.columns(2)
@@ -178,4 +203,4 @@ st.dataframe(
     width="stretch",
     key="rep_envelope_table",
 )
-shared.sources_footer(data, ["communes", "quartiers", "iris", "qpv_2015", "qpv_2024"])
+shared.sources_footer(data, SOURCES)
