@@ -21,6 +21,7 @@ import pandas as pd
 import shapely
 
 from geo.crs import DISPLAY_CRS
+from geo.locate import locate_grants
 from loaders import model, store
 from loaders.config import DEMO_DIR
 from loaders.validation import repair_geometry
@@ -115,21 +116,6 @@ def _frame(df: pd.DataFrame, geoms) -> gpd.GeoDataFrame:
 
 def _structures_gdf(df: pd.DataFrame) -> gpd.GeoDataFrame:
     return _frame(df, _points(df["lon"], df["lat"]))
-
-
-def _grants_gdf(df: pd.DataFrame, structures: pd.DataFrame) -> gpd.GeoDataFrame:
-    """Project location when given, else the beneficiary's (by SIRET, then by RNA), else None."""
-    geoms = _points(df["lon_projet"], df["lat_projet"])
-    located = structures.dropna(subset=["lon", "lat"])
-    by_siret = located.dropna(subset=["siret"]).drop_duplicates("siret").set_index("siret")
-    by_rna = located.dropna(subset=["rna"]).drop_duplicates("rna").set_index("rna")
-    for key, lookup in (("idBeneficiaire", by_siret), ("rnaBeneficiaire", by_rna)):
-        missing = pd.isna(geoms)
-        lon = df[key].map(lookup["lon"]).where(missing)
-        lat = df[key].map(lookup["lat"]).where(missing)
-        fallback = _points(lon, lat)
-        geoms = np.where(pd.isna(geoms), fallback, geoms)
-    return _frame(df, geoms)
 
 
 def _land_gdf(df: pd.DataFrame) -> gpd.GeoDataFrame:
@@ -239,7 +225,7 @@ def load_datasets() -> Datasets:
     tables, n_private = _hide_private(tables)
     frames = {
         "structures": _structures_gdf(tables["structures"]),
-        "grants": _grants_gdf(tables["grants"], tables["structures"]),
+        "grants": locate_grants(tables["grants"], tables["structures"]),
         "land": _land_gdf(tables["land"]),
     }
 

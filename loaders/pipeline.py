@@ -18,11 +18,11 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import geopandas as gpd
-import numpy as np
 import pandas as pd
 
 from geo.crs import DISPLAY_CRS
 from geo.enrich import conflicts_report, enrich_points
+from geo.locate import locate_grants
 from loaders.config import enriched_dir, qpv_buffer_m
 
 SCHEMA_VERSION = "2"  # bump when enrich_points changes its output
@@ -96,48 +96,6 @@ def _as_points(df: pd.DataFrame) -> gpd.GeoDataFrame:
     geometry = gpd.points_from_xy(lon, lat)
     geometry[(lat.isna() | lon.isna()).to_numpy()] = None
     return gpd.GeoDataFrame(df, geometry=geometry, crs=DISPLAY_CRS)
-
-
-def locate_grants(grants: pd.DataFrame, structures: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
-    """Grants placed at (lat_projet, lon_projet) when given, else at their beneficiary's point.
-
-    Adds ``localisation`` ("projet", "bénéficiaire", or "non localisé") and, for grants placed at
-    the beneficiary's address and without a postcode of their own, that ``code_postal`` (used by
-    the postcode cross-check).
-    """
-    out = pd.DataFrame(grants).copy()
-    n = len(out)
-    lat = pd.to_numeric(out["lat_projet"], errors="coerce") if "lat_projet" in out else None
-    lon = pd.to_numeric(out["lon_projet"], errors="coerce") if "lon_projet" in out else None
-    if lat is not None and lon is not None:
-        has_project = (lat.notna() & lon.notna()).to_numpy()
-        project = gpd.points_from_xy(lon.fillna(0), lat.fillna(0))
-    else:
-        has_project = np.zeros(n, dtype=bool)
-        project = gpd.points_from_xy(np.zeros(n), np.zeros(n))
-    sites = _as_points(structures).to_crs(DISPLAY_CRS)
-    sites = sites.assign(_siret=sites["siret"].astype(str)).drop_duplicates("_siret")
-    sites = sites.set_index("_siret")
-    ids = out["idBeneficiaire"] if "idBeneficiaire" in out else pd.Series(None, index=out.index)
-    keys = ids.astype(str).where(ids.notna())
-    site_geom = keys.map(sites.geometry).to_numpy(dtype=object)
-    has_site = np.array([g is not None and not pd.isna(g) for g in site_geom], dtype=bool)
-    has_site &= ~has_project
-    geometry = np.full(n, None, dtype=object)
-    geometry[has_project] = np.asarray(project, dtype=object)[has_project]
-    geometry[has_site] = site_geom[has_site]
-    out["localisation"] = np.select(
-        [has_project, has_site], ["projet", "bénéficiaire"], default="non localisé"
-    )
-    site_cp = keys.map(sites["code_postal"]) if "code_postal" in sites else None
-    if site_cp is not None:
-        own = out["code_postal"] if "code_postal" in out else pd.Series(None, index=out.index)
-        cp = np.array(own.astype(object).where(own.notna(), None), dtype=object)
-        fill = has_site & pd.isna(cp)
-        cp[fill] = site_cp.to_numpy(dtype=object)[fill]
-        out["code_postal"] = cp
-    out = out.drop(columns=[c for c in ("geometry",) if c in out.columns])
-    return gpd.GeoDataFrame(out, geometry=list(geometry), crs=DISPLAY_CRS)
 
 
 def _compute(datasets, layers: dict, buffer_m: float, switch: int, key: str) -> Enriched:

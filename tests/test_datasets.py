@@ -152,7 +152,9 @@ def test_types_from_csv(tiny_demo):
     assert grants["G1"]["priorite"] == 3 and grants["G1"]["annee"] == 2022
     assert grants["G1"]["dateConvention"] == pd.Timestamp("2022-03-04")
     assert grants["G1"]["notificationUE"] is False and grants["G2"]["cible_qpv"] is True
-    assert list(data.grants.columns[:-1]) == [c.name for c in model.GRANT_COLUMNS]
+    # the model's columns, then what geo.locate adds: where the grant was placed, its postcode
+    expected = [c.name for c in model.GRANT_COLUMNS] + ["localisation", "code_postal"]
+    assert list(data.grants.columns[:-1]) == expected
     assert data.grants.geometry.name == "geometry"
 
 
