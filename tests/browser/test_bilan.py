@@ -11,8 +11,13 @@ import pandas as pd
 
 from geo.formatting import fmt_eur, fmt_int, fmt_pct
 from loaders.config import DEMO_DIR
-from tests.browser.helpers import screenshot
-from tests.browser.test_pages import assert_clean, open_page
+from tests.browser.helpers import screenshot, wait_for_app
+from tests.browser.test_pages import (
+    assert_clean,
+    expected_grant_locations,
+    open_page,
+    selected_count,
+)
 
 ENVELOPE = 700000.0
 
@@ -75,4 +80,19 @@ def test_roadmap_in_the_url_limits_the_years_of_the_bilan(page, dashboard):
     text = bilan_text(page)
     for line in expected(2023):
         assert compact(line) in text, line
+    assert_clean(page)
+
+
+def test_roadmap_link_reproduces_the_filter_on_the_map_page(page, dashboard):
+    open_page(page, f"{dashboard}/carte?feuille=2021-2023")
+    grants, _ = expected_grant_locations(years=(2021, 2023))
+    assert selected_count(page) == grants
+    assert page.get_by_role("radio", name="2021-2023").is_checked()
+    assert parse_qs(urlparse(page.url).query).get("feuille") == ["2021-2023"]
+    page.get_by_text("2024-2026", exact=True).click()
+    page.wait_for_timeout(500)
+    wait_for_app(page)
+    grants, _ = expected_grant_locations(years=(2024, 2026))
+    assert selected_count(page) == grants
+    assert parse_qs(urlparse(page.url).query).get("feuille") == ["2024-2026"]
     assert_clean(page)
