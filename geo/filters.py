@@ -7,7 +7,9 @@ filter". Default values are left out of the URL; values that cannot be read are 
 URL parameters: ``annees=2021-2023``, ``axes=1,2``, ``priorites=3,7``, ``communes=59350,59298``,
 ``quartiers=1,5``, ``dispositifs=A|B`` and ``formes=Association|SCOP`` (``|`` because labels may
 hold commas), ``qpv=dans_qpv``, ``montant_min=1000``, ``montant_max=50000``, ``q=texte``,
-``feuille=2021-2023`` (the strategy's roadmap, ``ROADMAPS``: intersected with the year filter).
+``feuille=2021-2023`` (the strategy's roadmap, ``ROADMAPS``: intersected with the year filter),
+``periode=precedent`` or ``periode=tout`` (``PERIODS``; the default, the strategy 2021-2026, is
+left out of the URL).
 """
 
 from __future__ import annotations
@@ -30,6 +32,14 @@ QPV_MODES = {
 AXES = range(1, 5)
 # The strategy's two roadmaps (deliberation of 23/06/2021): years they cover, both ends included.
 ROADMAPS = {"2021-2023": (2021, 2023), "2024-2026": (2024, 2026)}
+# Which years of grants the figures cover: by default the strategy's own period, so that grants of
+# an earlier plan (kept on import and flagged ``hors_periode``) never count against its envelope.
+PERIODS: dict[str, tuple[str, tuple[int, int] | None]] = {
+    "strategie": ("Stratégie 2021-2026", (2021, 2026)),
+    "precedent": ("Plan précédent 2016-2020", (2016, 2020)),
+    "tout": ("Toutes les années", None),
+}
+DEFAULT_PERIOD = "strategie"
 PRIORITIES = range(1, 21)
 _TEXT_SEP = "|"
 _CODE_SEP = ","
@@ -77,6 +87,7 @@ class Filters:
     amount_max: float | None = None
     text: str = ""
     roadmap: str | None = None  # a key of ROADMAPS, None for the whole strategy
+    period: str = DEFAULT_PERIOD  # a key of PERIODS
 
     def __post_init__(self) -> None:
         years = _ints(self.years or [])
@@ -98,6 +109,7 @@ class Filters:
             self.amount_min, self.amount_max = self.amount_max, self.amount_min
         self.text = " ".join(str(self.text or "").split())
         self.roadmap = self.roadmap if self.roadmap in ROADMAPS else None
+        self.period = self.period if self.period in PERIODS else DEFAULT_PERIOD
 
     @property
     def amount_range(self) -> tuple[float | None, float | None]:
@@ -105,11 +117,12 @@ class Filters:
         return self.amount_min, self.amount_max
 
     def year_bounds(self) -> tuple[int, int] | None:
-        """The years kept by the year filter and the roadmap together (None: all years).
+        """The years kept by the year filter, the roadmap and the period together (None: all).
 
         An empty intersection gives (first, last) with first > last, which keeps nothing.
         """
-        bounds = [b for b in (self.years, ROADMAPS.get(self.roadmap or "")) if b]
+        period = PERIODS[self.period][1]
+        bounds = [b for b in (self.years, ROADMAPS.get(self.roadmap or ""), period) if b]
         if not bounds:
             return None
         return max(b[0] for b in bounds), min(b[1] for b in bounds)
@@ -164,7 +177,7 @@ def apply(grants: pd.DataFrame, structures: pd.DataFrame | None, filters: Filter
     beneficiary's name, the structure's name and the grant's object, ignoring case and accents.
     """
     mask = pd.Series(True, index=grants.index)
-    if filters.year_bounds():
+    if filters.year_bounds() and "annee" in grants.columns:  # land sites have no year
         year = pd.to_numeric(grants["annee"], errors="coerce")
         mask &= year.between(*filters.year_bounds())
     if filters.axes:
@@ -220,6 +233,8 @@ def to_query_params(filters: Filters) -> dict[str, str]:
         params["annees"] = f"{filters.years[0]}-{filters.years[1]}"
     if filters.roadmap:
         params["feuille"] = filters.roadmap
+    if filters.period != DEFAULT_PERIOD:
+        params["periode"] = filters.period
     for key, values in (
         ("axes", filters.axes),
         ("priorites", filters.priorities),
@@ -278,6 +293,7 @@ def from_query_params(params: dict) -> Filters:
         amount_max=_amount(get("montant_max")) if get("montant_max") else None,
         text=get("q"),
         roadmap=get("feuille").strip() or None,
+        period=get("periode").strip() or DEFAULT_PERIOD,
     )
 
 
@@ -314,6 +330,8 @@ def describe(
     parts = []
     if filters.roadmap:
         parts.append(f"feuille de route {filters.roadmap}")
+    if filters.period != DEFAULT_PERIOD:
+        parts.append(f"période « {PERIODS[filters.period][0]} »")
     if filters.years:
         first, last = filters.years
         parts.append(f"année {first}" if first == last else f"années {first} à {last}")

@@ -390,7 +390,8 @@ def _on_filter_change(field: str, wkey: str, full_years: tuple[int, int] | None 
     if field == "years":
         value = None if value is None or tuple(value) == full_years else tuple(value)
     current = current_filters()
-    extra = {"years": None} if field == "roadmap" else {}  # a new roadmap resets the years
+    # A new roadmap or period resets the years.
+    extra = {"years": None} if field in ("roadmap", "period") else {}
     set_filters(geo_filters.Filters(**{**current.__dict__, field: value, **extra}))
 
 
@@ -415,6 +416,19 @@ def filters_sidebar(data: Bundle, fields: tuple[str, ...] = ALL_FILTERS) -> geo_
         return {"key": wkey, "on_change": _on_filter_change, "args": (field, wkey), **extra}
 
     placeholder = {"placeholder": "Tous"}
+    first_plan, last_plan = geo_filters.PERIODS[geo_filters.DEFAULT_PERIOD][1]
+    outside = bool(years_all) and (years_all[0] < first_plan or years_all[-1] > last_plan)
+    if ("years" in fields or "roadmap" in fields) and (
+        outside or current.period != geo_filters.DEFAULT_PERIOD
+    ):
+        # Only when some grant lies outside the strategy (issue 9: kept, flagged hors période).
+        periods = {k: label for k, (label, _) in geo_filters.PERIODS.items()}
+        side.radio(
+            "Période", list(periods), format_func=periods.get, **seed("period", current.period)
+        )
+        bounds = geo_filters.PERIODS[current.period][1]
+        if bounds:  # the year slider stays within the chosen period
+            lo, hi = max(lo, bounds[0]), min(hi, bounds[1])
     if "years" in fields or "roadmap" in fields:
         roadmaps = {"": "Toute la stratégie", **{k: k for k in geo_filters.ROADMAPS}}
         side.radio(
