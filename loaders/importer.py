@@ -150,10 +150,63 @@ def _read_vector_table(path: Path, file_name: str) -> RawTable:
     return RawTable(file_name, frame, [], None, None, None, [note])
 
 
-def _read(path: Path, kind: str, file_name: str, sheet: str | None) -> RawTable:
+def _read(
+    path: Path, kind: str, file_name: str, sheet: str | None, fix_mojibake: bool = False
+) -> RawTable:
     if kind == "land" and path.suffix.lower() in VECTOR_SUFFIXES:
-        return _read_vector_table(path, file_name)
-    return read_tabular(path, sheet=sheet, file_name=file_name)
+        return _with_site_ids(_read_vector_table(path, file_name), path)
+    raw = read_tabular(
+        path,
+        sheet=sheet,
+        file_name=file_name,
+        header_score=lambda cells: mapping_mod.recognised_count(cells, kind),
+        fix_mojibake=fix_mojibake,
+    )
+    return _cnig_friches(raw) if kind == "land" else raw
+
+
+def _cnig_friches(raw: RawTable) -> RawTable:
+    """A CNIG Friches table (Cartofriches export): declared missing values ("NA") blanked, and
+    one geometry column, the site's outline (geomsurf) else its centroid (geompoint)."""
+    columns = set(raw.columns)
+    if not {"site_id", "geompoint"} <= columns:
+        return raw
+    from loaders.readers import MISSING_VALUES
+
+    frame = raw.frame.map(lambda v: "" if isinstance(v, str) and v.strip() in MISSING_VALUES else v)
+    if "geomsurf" in columns:
+        frame["geomsurf"] = frame["geomsurf"].where(frame["geomsurf"] != "", frame["geompoint"])
+        frame = frame.drop(columns="geompoint")
+    raw.frame = frame
+    raw.notes.append(
+        "Fichier au standard CNIG Friches : valeurs « NA » lues comme vides ; géométrie du "
+        "périmètre (geomsurf), sinon du centroïde (geompoint) ; statuts CNIG traduits."
+    )
+    return raw
+
+
+def _with_site_ids(raw: RawTable, path: Path) -> RawTable:
+    """Sites without any identifier (KML placemarks: an empty `id`) numbered after the file."""
+    ids = [c for c in raw.columns if mapping_mod.suggest_mapping([c], "land").get(c) == "site_id"]
+    if any(raw.frame[c].map(lambda v: bool(str(v).strip())).any() for c in ids):
+        return raw
+    numbers = [f"{path.stem}-{n}" for n in raw.frame.index]
+    if ids:
+        raw.frame[ids[0]] = numbers
+    else:
+        raw.frame.insert(0, "site_id", numbers)
+    raw.notes.append(
+        f"Aucune colonne d'identifiant : sites numérotés « {path.stem}-1 », « {path.stem}-2 »…"
+    )
+    return raw
+
+
+def _blank_after_mapping(canonical: pd.DataFrame) -> pd.Index:
+    """Rows with no value in any recognised column (a note, a subtotal in ignored columns)."""
+    if canonical.empty or not len(canonical.columns):
+        return canonical.index
+    filled = canonical.apply(lambda col: col.map(lambda v: bool(str(v or "").strip())))
+    return canonical.index[~filled.any(axis=1).to_numpy()]
 
 
 def import_file(
@@ -167,6 +220,7 @@ def import_file(
     sirene_base_url: str | None = None,
     sheet: str | None = None,
     file_name: str | None = None,
+    fix_mojibake: bool = False,
 ) -> ImportReport:
     """Import a CSV/XLSX file (or a GeoJSON/GeoPackage for land) of `kind` into the local store.
 
@@ -181,23 +235,43 @@ def import_file(
     coordinates then go through `loaders.geocode.geocode_missing`, "P" rows excepted (they are
     never shown, so their address is not sent). Network trouble in either step only adds warnings.
 
-    Raises ImportFileError (French) when the file cannot be read at all; malformed rows are
-    rejects, never dropped: read = accepted + rejected.
+    Values that look like mojibake ("DÃ©partemental") are reported with a proposed repair, applied
+    when `fix_mojibake`. A row with no value in any recognised column is one reject ("ligne vide
+    après correspondance"), never several.
+
+    Raises ImportFileError (French) when the file cannot be read at all, or when none of the
+    essential columns of `kind` is recognised (`mapping.diagnose_columns`: expected names and
+    the closest ones found); malformed rows are rejects, never dropped: read = accepted + rejected.
     """
     if kind not in mapping_mod.KINDS:
         raise ValueError(f"type de données inconnu : « {kind} »")
     path = Path(path)
     name = file_name or path.name
-    raw = _read(path, kind, name, sheet)
+    raw = _read(path, kind, name, sheet, fix_mojibake)
     sha = file_sha256(path)
 
     given = mapping_mod.load_mapping(mapping) if isinstance(mapping, str) else mapping
     used = mapping_mod.resolve_mapping(raw.columns, kind, given)
+    diagnosis = mapping_mod.diagnose_columns(raw.columns, used, kind)
+    if diagnosis:
+        raise ImportFileError(f"Fichier « {name} » : {diagnosis}")
     ignored = [c for c, target in used.items() if target is None]
     canonical = raw.frame[[c for c, t in used.items() if t]].rename(columns=used)
+    blank = _blank_after_mapping(canonical)
 
-    accepted, rejects, warnings = validation.validate(canonical, kind, file_name=name)
-    file_warnings = [
+    accepted, rejects, warnings = validation.validate(
+        canonical.drop(index=blank), kind, file_name=name
+    )
+    rejects.extend(
+        {
+            "row": int(row),
+            "column": "",
+            "reason": "ligne vide après correspondance des colonnes (seules des colonnes "
+            "ignorées sont remplies)",
+        }
+        for row in blank
+    )
+    file_warnings = list(raw.warnings) + [
         {"row": None, "column": c, "message": f"colonne ignorée : « {c} » (non reconnue)"}
         for c in ignored
     ]

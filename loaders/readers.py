@@ -33,6 +33,10 @@ VECTOR_SUFFIXES = {".geojson", ".json", ".gpkg", ".zip", ".shp", ".kml", ".csv",
 LON_NAMES = ("longitude", "lon", "lng", "long", "x")
 LAT_NAMES = ("latitude", "lat", "y")
 GEOMETRY_NAMES = ("geometry", "geom", "wkt", "the_geom", "geo_shape", "geojson", "shape")
+# CNIG Friches standard (as Cartofriches exports it): the site's outline, else its centroid, as WKT.
+CNIG_GEOMETRY_NAMES = ("geomsurf", "geompoint")
+# Missing values declared by the CNIG standards' schemas.
+MISSING_VALUES = ("", "NA", "NaN", "N/A")
 
 
 class ReaderError(ValueError):
@@ -243,22 +247,30 @@ def _read_csv_vector(path: Path) -> gpd.GeoDataFrame:
         geoms = [g if ok else None for g, ok in zip(geoms, x.notna() & y.notna(), strict=True)]
         gdf = gpd.GeoDataFrame(df, geometry=geoms, crs=None)
         return _finish(gdf, path)
-    gcol = next((c for c in GEOMETRY_NAMES if c in cols), None)
-    if gcol is None:
+    gcols = [c for c in CNIG_GEOMETRY_NAMES if c in cols]
+    gcols = gcols or [c for c in GEOMETRY_NAMES if c in cols][:1]
+    if not gcols:
         raise _fail(
             path,
             "ni colonnes longitude/latitude ni colonne de géométrie (WKT ou GeoJSON) trouvées",
         )
-    geoms = []
-    try:
-        for value in df[gcol]:
-            if not isinstance(value, str) or not value.strip():
-                geoms.append(None)
-            elif value.lstrip().startswith("{"):
-                geoms.append(shape(json.loads(value)))
-            else:
-                geoms.append(shapely.from_wkt(value))
-    except (ValueError, shapely.errors.GEOSException) as exc:
-        raise _fail(path, f"colonne « {gcol} » : géométrie illisible ({exc})") from exc
-    gdf = gpd.GeoDataFrame(df.drop(columns=[gcol]), geometry=geoms, crs=None)
+    # Per row, the first geometry given: CNIG's outline (geomsurf), else its centroid (geompoint).
+    geoms = [None] * len(df)
+    for gcol in gcols:
+        for i, value in enumerate(df[gcol]):
+            if geoms[i] is None:
+                geoms[i] = _geometry_cell(value, gcol, path)
+    gdf = gpd.GeoDataFrame(df.drop(columns=gcols), geometry=geoms, crs=None)
     return _finish(gdf, path)
+
+
+def _geometry_cell(value, column: str, path: Path):
+    """A WKT or GeoJSON cell as a geometry; None when empty or a declared missing value."""
+    if not isinstance(value, str) or value.strip() in MISSING_VALUES:
+        return None
+    try:
+        if value.lstrip().startswith("{"):
+            return shape(json.loads(value))
+        return shapely.from_wkt(value)
+    except (ValueError, shapely.errors.GEOSException) as exc:
+        raise _fail(path, f"colonne « {column} » : géométrie illisible ({exc})") from exc

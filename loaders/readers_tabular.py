@@ -21,6 +21,7 @@ import datetime as dt
 import io
 import re
 import zipfile
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -31,7 +32,12 @@ from loaders.archives import ArchiveTooLargeError, check_zip
 MAX_FILE_BYTES = 50 * 1024 * 1024
 SEPARATORS = (";", ",", "\t")
 SEPARATOR_NAMES = {";": "point-virgule", ",": "virgule", "\t": "tabulation"}
-ENCODING_NAMES = {"utf-8": "UTF-8", "utf-8-sig": "UTF-8 avec BOM", "cp1252": "Windows-1252"}
+ENCODING_NAMES = {
+    "utf-8": "UTF-8",
+    "utf-8-sig": "UTF-8 avec BOM",
+    "cp1252": "Windows-1252",
+    "mixte": "mixte (UTF-8 et Windows-1252 selon les lignes)",
+}
 XLSX_SUFFIXES = (".xlsx", ".xlsm")
 _ZIP_MAGIC = b"PK\x03\x04"
 _OLE_MAGIC = b"\xd0\xcf\x11\xe0"  # legacy .xls / .doc
@@ -59,6 +65,8 @@ class RawTable:
     separator: str | None = None
     sheet: str | None = None
     notes: list[str] = field(default_factory=list)
+    warnings: list[dict] = field(default_factory=list)  # {"row", "column", "message"}
+    header_row: int = 1
 
     @property
     def columns(self) -> list[str]:
@@ -69,10 +77,23 @@ def _fail(file_name: str, what: str) -> ImportFileError:
     return ImportFileError(f"Impossible de lire « {file_name} » : {what}")
 
 
+HeaderScore = Callable[[list[str]], int]
+
+
 def read_tabular(
-    path: str | Path, *, sheet: str | None = None, file_name: str | None = None
+    path: str | Path,
+    *,
+    sheet: str | None = None,
+    file_name: str | None = None,
+    header_score: HeaderScore | None = None,
+    fix_mojibake: bool = False,
 ) -> RawTable:
-    """Read a CSV or XLSX file into strings; raise ImportFileError if it cannot be read at all."""
+    """Read a CSV or XLSX file into strings; raise ImportFileError if it cannot be read at all.
+
+    `header_score(cells)` says how many cells of a row are known column names: the header is the
+    best-scoring of the first rows (a title or a group row above it is skipped). Values that look
+    like mojibake are reported, and repaired when `fix_mojibake` (see `mojibake_warnings`).
+    """
     path = Path(path)
     name = file_name or path.name
     try:
@@ -85,43 +106,207 @@ def read_tabular(
         content = path.read_bytes()
     except OSError as exc:
         raise _fail(name, f"lecture impossible ({exc.strerror or exc})") from exc
-    return read_tabular_bytes(content, name, sheet=sheet)
+    return read_tabular_bytes(
+        content, name, sheet=sheet, header_score=header_score, fix_mojibake=fix_mojibake
+    )
 
 
-def read_tabular_bytes(content: bytes, file_name: str, *, sheet: str | None = None) -> RawTable:
+def read_tabular_bytes(
+    content: bytes,
+    file_name: str,
+    *,
+    sheet: str | None = None,
+    header_score: HeaderScore | None = None,
+    fix_mojibake: bool = False,
+) -> RawTable:
     """Same as read_tabular, from the bytes of an upload (the name only chooses messages/format)."""
     if not content.strip(b" \t\r\n\x00\xef\xbb\xbf"):
         raise _fail(file_name, "le fichier est vide")
     if content.startswith(_ZIP_MAGIC) or file_name.lower().endswith(XLSX_SUFFIXES):
-        return _read_xlsx(content, file_name, sheet)
-    if content.startswith(_OLE_MAGIC):
+        table = _read_xlsx(content, file_name, sheet, header_score)
+    elif content.startswith(_OLE_MAGIC):
         raise _fail(file_name, "ancien format Excel (.xls) : enregistrez-le en .xlsx ou en CSV")
-    if sheet is not None:
+    elif sheet is not None:
         raise _fail(file_name, "une feuille ne peut être choisie que dans un fichier Excel (.xlsx)")
-    return _read_csv(content, file_name)
+    else:
+        table = _read_csv(content, file_name, header_score)
+    table.warnings.extend(mojibake_warnings(table, repair=fix_mojibake))
+    return table
+
+
+# --- header row --------------------------------------------------------------------------------
+
+HEADER_SEARCH_ROWS = 20
+
+
+def find_header(rows: list[list[str]], header_score: HeaderScore | None) -> int | None:
+    """Index of the header among the first non-blank rows; None when every row is blank.
+
+    With `header_score`, the row naming most known columns (at least 2) wins, the first on a tie.
+    Otherwise, or when no row names 2, the first row filled at least half as much as the fullest
+    of the first rows: a title or group row ("Subventions 2019", "Bénéficiaire | | Montant") has
+    few cells.
+    """
+    candidates = [
+        i for i, r in enumerate(rows[: HEADER_SEARCH_ROWS * 3]) if any(c.strip() for c in r)
+    ][:HEADER_SEARCH_ROWS]
+    if not candidates:
+        return None
+    if header_score is not None:
+        scores = [(header_score([c.strip() for c in rows[i]]), -i) for i in candidates]
+        best, minus_index = max(scores)
+        if best >= 2:
+            return -minus_index
+    filled = {i: sum(1 for c in rows[i] if c.strip()) for i in candidates}
+    fullest = max(filled.values())
+    return next(i for i in candidates if filled[i] * 2 >= fullest)
+
+
+def _header_note(header_at: int, row: int) -> list[str]:
+    if not header_at:
+        return []
+    return [
+        f"En-tête lu ligne {row} : {header_at} ligne(s) au-dessus (titre, groupe de colonnes) "
+        "ignorée(s)."
+    ]
+
+
+# --- mojibake ----------------------------------------------------------------------------------
+
+# UTF-8 read as Windows-1252: "é" -> "Ã©", "è" -> "Ã¨", "’" -> "â€™", "°" -> "Â°".
+_MOJIBAKE = re.compile(
+    r"Ã[\u0080-\u00bf\u0152\u0153\u0160\u0161\u0178\u017d\u017e\u02c6\u02dc\u2013-\u203a\u20ac\u2122]|â€|Â[\u00a0-\u00bf]"
+)
+
+
+def looks_like_mojibake(text: str) -> bool:
+    """True when `text` holds a sequence typical of UTF-8 decoded as Windows-1252 ("Ã©")."""
+    return bool(_MOJIBAKE.search(text))
+
+
+def repair_mojibake(text: str) -> str | None:
+    """The text before a wrong decoding ("DÃ©partemental" -> "Départemental"), None if unsure."""
+    if not looks_like_mojibake(text):
+        return None
+    for codec in ("cp1252", "latin-1"):
+        try:
+            fixed = text.encode(codec).decode("utf-8")
+        except (UnicodeEncodeError, UnicodeDecodeError):
+            continue
+        return fixed if fixed != text else None
+    return None
+
+
+def mojibake_warnings(table: RawTable, *, repair: bool = False) -> list[dict]:
+    """Warnings for mojibake: header names are always repaired; values only when `repair`.
+
+    One warning per column names its rows and an example with the proposed repair, so that the
+    user can accept it (import page, `import --fix-mojibake`).
+    """
+    frame = table.frame
+    warnings: list[dict] = []
+    renames = {}
+    for column in frame.columns:
+        fixed = repair_mojibake(str(column))
+        if fixed and fixed not in frame.columns:
+            renames[column] = fixed
+            warnings.append(
+                {
+                    "row": table.header_row,
+                    "column": fixed,
+                    "message": f"en-tête « {column} » mal encodé, réparé en « {fixed} »",
+                }
+            )
+    if renames:
+        table.frame = frame = frame.rename(columns=renames)
+    for column in frame.columns:
+        values = frame[column]
+        suspect = values.map(lambda v: isinstance(v, str) and looks_like_mojibake(v))
+        if not suspect.any():
+            continue
+        fixes = values[suspect].map(repair_mojibake)
+        fixable = fixes.notna()
+        rows = [int(r) for r in fixes.index[fixable]]
+        if not rows:
+            continue
+        example = values[suspect][fixable].iloc[0]
+        shown = ", ".join(str(r) for r in rows[:20]) + (" …" if len(rows) > 20 else "")
+        if repair:
+            frame.loc[fixes.index[fixable], column] = fixes[fixable]
+            message = (
+                f"{len(rows)} valeur(s) mal encodée(s) réparée(s) (ex. « {example} » → "
+                f"« {fixes[fixable].iloc[0]} »), ligne(s) {shown}"
+            )
+        else:
+            message = (
+                f"{len(rows)} valeur(s) semblent mal encodées (ex. « {example} ») : réparation "
+                f"proposée « {fixes[fixable].iloc[0]} » (option « réparer l'encodage »), "
+                f"ligne(s) {shown}"
+            )
+        warnings.append({"row": None, "column": str(column), "message": message})
+    return warnings
 
 
 # --- CSV ---------------------------------------------------------------------------------------
 
 
 def decode_text(content: bytes, file_name: str) -> tuple[str, str]:
-    """Decode strict UTF-8 (BOM or not), else Windows-1252; return (text, encoding used)."""
+    """Decode strict UTF-8, else Windows-1252, else line by line; return (text, encoding used).
+
+    A UTF-8 BOM is removed whatever follows it. A file whose lines mix UTF-8 and Windows-1252 (two
+    exports pasted together) is decoded line by line ("mixte"; see `mixed_lines`).
+    """
     if b"\x00" in content:
         raise _fail(file_name, "fichier binaire ou encodé en UTF-16 (enregistrez-le en CSV UTF-8)")
+    bom = content.startswith(b"\xef\xbb\xbf")
+    body = content[3:] if bom else content
     try:
-        text = content.decode("utf-8-sig")
-        encoding = "utf-8-sig" if content.startswith(b"\xef\xbb\xbf") else "utf-8"
+        text = body.decode("utf-8")
+        encoding = "utf-8-sig" if bom else "utf-8"
     except UnicodeDecodeError:
+        utf8_lines = sum(1 for line in body.split(b"\n") if _is_utf8_non_ascii(line))
         try:
-            text = content.decode("cp1252")
+            if utf8_lines:
+                text = "\n".join(_decode_line(line) for line in body.split(b"\n"))
+                encoding = "mixte"
+            else:
+                text = body.decode("cp1252")
+                encoding = "cp1252"
         except UnicodeDecodeError as exc:
             raise _fail(
                 file_name, "encodage non reconnu (ni UTF-8 ni Windows-1252) ou fichier binaire"
             ) from exc
-        encoding = "cp1252"
     if _looks_binary(text):
         raise _fail(file_name, "contenu binaire : ce n'est pas un fichier texte CSV")
     return text, encoding
+
+
+def _is_utf8_non_ascii(line: bytes) -> bool:
+    if line.isascii():
+        return False
+    try:
+        line.decode("utf-8")
+    except UnicodeDecodeError:
+        return False
+    return True
+
+
+def _decode_line(line: bytes) -> str:
+    try:
+        return line.decode("utf-8")
+    except UnicodeDecodeError:
+        return line.decode("cp1252")
+
+
+def mixed_lines(content: bytes) -> list[int]:
+    """Line numbers (from 1) of the lines that are not UTF-8 (read as Windows-1252)."""
+    out = []
+    for number, line in enumerate(content.removeprefix(b"\xef\xbb\xbf").split(b"\n"), start=1):
+        try:
+            line.decode("utf-8")
+        except UnicodeDecodeError:
+            out.append(number)
+    return out
 
 
 def _looks_binary(text: str) -> bool:
@@ -151,10 +336,11 @@ def detect_separator(text: str) -> str:
             continue
         if not records:
             continue
-        width = len(records[0])
+        widths = [len(r) for r in records]
+        width = max(set(widths), key=lambda w: (widths.count(w), w))  # a title row is narrower
         if width < 2:
             continue
-        agree = sum(1 for r in records if len(r) == width) / len(records)
+        agree = widths.count(width) / len(records)
         score = (agree, width)
         if score > best_score:
             best, best_score = sep, score
@@ -176,14 +362,14 @@ def _unique_names(raw: list[str]) -> list[str]:
     return names
 
 
-def _read_csv(content: bytes, file_name: str) -> RawTable:
+def _read_csv(content: bytes, file_name: str, header_score: HeaderScore | None = None) -> RawTable:
     text, encoding = decode_text(content, file_name)
     separator = detect_separator(text)
     try:
         records = _records(text, separator)
     except csv.Error as exc:
         raise _fail(file_name, f"structure CSV illisible ({exc})") from exc
-    header_at = next((i for i, r in enumerate(records) if any(c.strip() for c in r)), None)
+    header_at = find_header(records, header_score)
     if header_at is None:
         raise _fail(file_name, "le fichier est vide")
     header = _unique_names(records[header_at])
@@ -219,8 +405,26 @@ def _read_csv(content: bytes, file_name: str) -> RawTable:
         f"Encodage détecté : {ENCODING_NAMES[encoding]} ; "
         f"séparateur : {SEPARATOR_NAMES[separator]}."
     ]
+    notes += _header_note(header_at, header_at + 1)
     notes += _unneutralised_note(stripped)
-    return RawTable(file_name, frame, malformed, encoding, separator, None, notes)
+    warnings = []
+    if encoding == "mixte":
+        lines = mixed_lines(content)
+        shown = ", ".join(str(n) for n in lines[:20]) + (" …" if len(lines) > 20 else "")
+        warnings.append(
+            {
+                "row": None,
+                "column": "",
+                "message": f"encodages mélangés : {len(lines)} ligne(s) du fichier en "
+                f"Windows-1252 (ligne(s) {shown}), les autres en UTF-8 ; chaque ligne a été lue "
+                "dans son encodage",
+            }
+        )
+    elif content.startswith(b"\xef\xbb\xbf") and encoding == "cp1252":
+        notes[0] = notes[0].replace("Windows-1252", "Windows-1252 après une marque UTF-8 (BOM)")
+    return RawTable(
+        file_name, frame, malformed, encoding, separator, None, notes, warnings, header_at + 1
+    )
 
 
 def _unneutralise_rows(rows: list[list[str]]) -> int:
@@ -269,7 +473,9 @@ def cell_text(value: object) -> str:
     return str(value)
 
 
-def _read_xlsx(content: bytes, file_name: str, sheet: str | None) -> RawTable:
+def _read_xlsx(
+    content: bytes, file_name: str, sheet: str | None, header_score: HeaderScore | None = None
+) -> RawTable:
     import openpyxl  # local: only XLSX imports need it
 
     if not zipfile.is_zipfile(io.BytesIO(content)):
@@ -290,33 +496,31 @@ def _read_xlsx(content: bytes, file_name: str, sheet: str | None) -> RawTable:
         raise _fail(
             file_name, f"classeur Excel illisible ou corrompu ({type(exc).__name__})"
         ) from exc
+    skipped: list[str] = []
     try:
         names = list(workbook.sheetnames)
         if sheet is None:
             if not names:
                 raise _fail(file_name, "le classeur ne contient aucune feuille")
-            sheet_name = names[0]
+            candidates = names
         elif sheet in names:
-            sheet_name = sheet
+            candidates = [sheet]
         else:
             raise _fail(
                 file_name,
                 f"feuille « {sheet} » absente (feuilles : {', '.join(names) or 'aucune'})",
             )
-        try:
-            worksheet = workbook[sheet_name]
-            # Ignore the declared dimension (a crafted "A1:XFD1048576" would pad every row).
-            worksheet.reset_dimensions()
-            rows = [[cell_text(v) for v in row] for row in worksheet.iter_rows(values_only=True)]
-        except Exception as exc:  # noqa: BLE001 - corrupt sheet XML
-            raise _fail(
-                file_name, f"feuille « {sheet_name} » illisible ({type(exc).__name__})"
-            ) from exc
+        for sheet_name in candidates:  # the first sheet holding something (empty ones skipped)
+            rows = [_rstrip_empty(r) for r in _sheet_rows(workbook, sheet_name, file_name)]
+            if any(rows):
+                break
+            skipped.append(sheet_name)
     finally:
         workbook.close()
-    rows = [_rstrip_empty(r) for r in rows]
-    header_at = next((i for i, r in enumerate(rows) if any(c.strip() for c in r)), None)
+    header_at = find_header(rows, header_score)
     if header_at is None:
+        if len(candidates) > 1:
+            raise _fail(file_name, "toutes les feuilles du classeur sont vides")
         raise _fail(file_name, f"la feuille « {sheet_name} » est vide")
     width = max(len(r) for r in rows)
     header = _unique_names(rows[header_at] + [""] * (width - len(rows[header_at])))
@@ -329,8 +533,29 @@ def _read_xlsx(content: bytes, file_name: str, sheet: str | None) -> RawTable:
     stripped = _unneutralise_rows(data)
     frame = pd.DataFrame(data, columns=header, index=pd.Index(index, name="ligne"), dtype=object)
     notes = [f"Classeur Excel : feuille « {sheet_name} » lue (valeurs seulement)."]
+    if skipped:
+        notes.append(f"Feuille(s) vide(s) ignorée(s) : {', '.join(skipped)}.")
+    others = [n for n in names if n != sheet_name and n not in skipped]
+    if sheet is None and others:
+        notes.append(
+            f"Autre(s) feuille(s) non lue(s) : {', '.join(others)} (choisissez la feuille à "
+            "importer pour en lire une autre)."
+        )
+    notes += _header_note(header_at, header_at + 1)
     notes += _unneutralised_note(stripped)
-    return RawTable(file_name, frame, [], None, None, sheet_name, notes)
+    return RawTable(file_name, frame, [], None, None, sheet_name, notes, [], header_at + 1)
+
+
+def _sheet_rows(workbook, sheet_name: str, file_name: str) -> list[list[str]]:
+    try:
+        worksheet = workbook[sheet_name]
+        # Ignore the declared dimension (a crafted "A1:XFD1048576" would pad every row).
+        worksheet.reset_dimensions()
+        return [[cell_text(v) for v in row] for row in worksheet.iter_rows(values_only=True)]
+    except Exception as exc:  # noqa: BLE001 - corrupt sheet XML
+        raise _fail(
+            file_name, f"feuille « {sheet_name} » illisible ({type(exc).__name__})"
+        ) from exc
 
 
 def _rstrip_empty(row: list[str]) -> list[str]:

@@ -50,6 +50,7 @@ from collections.abc import Callable
 
 import pandas as pd
 import shapely
+import shapely.ops
 
 from geo.crs import MEL_BBOX
 from geo.formatting import NNBSP, fmt_number
@@ -679,7 +680,7 @@ def _check_land(c: _Checker, row: int, v: dict[str, str]) -> dict:
             c.reject(row, col, f"{col} manquant (attendu : {', '.join(allowed)})")
             out[col] = None
         else:
-            out[col] = c.choice(row, col, v[col], allowed)
+            out[col] = c.choice(row, col, _cnig_friche_word(c, row, col, v[col]), allowed)
     out["lat"], out["lon"] = c.coordinates(row, "lat", "lon", v["lat"], v["lon"])
     out["geometry"] = None
     if v["geometry"]:
@@ -702,6 +703,29 @@ def _check_land(c: _Checker, row: int, v: dict[str, str]) -> dict:
     if out["date_debut"] and out["date_fin"] and out["date_fin"] < out["date_debut"]:
         c.reject(row, "date_fin", "date de fin antérieure à la date de début")
     return out
+
+
+# The CNIG Friches standard's vocabulary (site_statut, site_type) in the dashboard's words.
+CNIG_FRICHE_STATUSES = {
+    "friche sans projet": "disponible",
+    "friche avec projet": "à l'étude",
+    "site avec projet": "à l'étude",
+    "friche potentielle": "à l'étude",
+    "friche reconvertie": "attribué",
+}
+
+
+def _cnig_friche_word(c: _Checker, row: int, col: str, text: str) -> str:
+    """A CNIG Friches status or site type ("friche industrielle") as a dashboard value, warned."""
+    key = normalise_name(text)
+    if col == "statut":
+        value = {normalise_name(k): v for k, v in CNIG_FRICHE_STATUSES.items()}.get(key)
+    else:
+        value = "friche" if key.startswith("friche") or key == "mixte" else None
+    if value is None or normalise_name(value) == key:
+        return text
+    c.warn(row, col, f"« {text} » (standard CNIG Friches) lu « {value} »")
+    return value
 
 
 # GEOS's reasons (shapely.is_valid_reason, how they start) in French.
@@ -778,6 +802,9 @@ def _land_geometry(c: _Checker, row: int, shape) -> str | None:
         and xmax <= lon_max + _BBOX_MARGIN
         and ymax <= lat_max + _BBOX_MARGIN
     )
+    if not inside and in_mel(point.y, point.x):
+        c.warn(row, "geometry", "latitude et longitude étaient inversées : remises en ordre")
+        return shapely.ops.transform(lambda x, y: (y, x), shape).wkt
     if not inside:
         c.reject(row, "geometry", "géométrie hors de la Métropole européenne de Lille")
         return None

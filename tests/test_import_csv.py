@@ -188,8 +188,9 @@ def test_mapping_suggestions_and_saved_mapping(tmp_path, ess_home):
 
     text = "Bénéf.;Somme;Quand;Remarque\nRégie;1500;2023-04-01;ok\n"
     path = write(tmp_path, "maison.csv", text)
-    auto = import_file(path, "grants", dry_run=True)
-    assert auto.rejected == 1  # nothing recognised: no name, no amount
+    # Nothing recognised: one file-level diagnosis, not one reject per row (issue 9).
+    with pytest.raises(ImportFileError, match="aucune colonne essentielle des subventions"):
+        import_file(path, "grants", dry_run=True)
     save_mapping("format maison", {"Bénéf.": "nomBeneficiaire", "Somme": "montant"}, "grants")
     assert (ess_home / "store" / "mappings" / "format maison.json").is_file()
     assert load_mapping("format maison")["Somme"] == "montant"

@@ -109,6 +109,24 @@ def _frame(rows: list[dict]) -> gpd.GeoDataFrame:
     )
 
 
+def _api_results(data) -> list | None:
+    """The `results` of an API Recherche d'entreprises answer (possibly under "response")."""
+    data = data.get("response", data) if isinstance(data, dict) else data
+    if isinstance(data, dict) and isinstance(data.get("results"), list):
+        return data["results"]
+    return None
+
+
+def is_api_answer(path: Path) -> bool:
+    """True for a saved answer of /search: {"results": [units with a siren]} (GeoJSON is not)."""
+    try:
+        data = json.loads(Path(path).read_text(encoding="utf-8-sig"))
+    except (OSError, ValueError):
+        return False
+    results = _api_results(data)
+    return bool(results) and all(isinstance(u, dict) and "siren" in u for u in results[:5])
+
+
 class EssEstablishmentsSource(LayerSource):
     name = "ess_establishments"
     title = "établissements de l'ESS"
@@ -190,11 +208,18 @@ class EssEstablishmentsSource(LayerSource):
                 data = json.loads(path.read_text(encoding="utf-8-sig"))
             except ValueError as exc:
                 raise self.fail(path.name, f"JSON invalide ({exc})") from exc
-            data = data.get("response", data) if isinstance(data, dict) else data
-            if isinstance(data, dict) and isinstance(data.get("results"), list):
-                raw = _frame(rows_from_results(data["results"]))
+            results = _api_results(data)
+            if results is not None:
+                raw = _frame(rows_from_results(results))
                 return self.validate(self.normalise(raw, path.name), path.name)
         return self.validate(self.normalise(read_vector(path), path.name), path.name)
+
+    def find_files(self, candidates: list[Path]) -> list[Path] | None:
+        """A saved answer of API Recherche d'entreprises first, else a recognised table."""
+        for path in sorted(candidates):
+            if path.suffix.lower() == ".json" and is_api_answer(path):
+                return [path]
+        return super().find_files(candidates)
 
     def fetch(
         self,

@@ -10,6 +10,7 @@ import geopandas as gpd
 import pandas as pd
 import requests
 
+from geo.crs import COMPUTE_CRS, DISPLAY_CRS, MEL_BBOX
 from loaders.http import FetchError, fetch
 from loaders.readers import ReaderError, geojson_from_obj, maybe_gunzip
 from loaders.sources.common import (
@@ -27,13 +28,44 @@ from loaders.sources.common import (
 )
 
 ID_COLUMNS = ("site_id", "id_site", "identifiant", "id")
-NAME_COLUMNS = ("site_nom", "nom", "nom_site", "libelle")
+NAME_COLUMNS = ("site_nom", "nom", "nom_site", "libelle", "name")  # name: KML placemarks
 STATUS_COLUMNS = ("site_statut", "statut", "statut_friche")
 AREA_COLUMNS = ("site_surface", "surface_m2", "surface", "unite_fonciere_surface")
 COMMUNE_COLUMNS = ("comm_insee", "code_commune", "code_insee", "insee_com")
 # Cartofriches' parcel prefix tells the ancienne commune (added in the shared extract).
 OLD_COMMUNE = {"lille": LILLE, "hellemmes": HELLEMMES, "lomme": LOMME}
 MAX_PAGES = 50
+
+
+def _swapped_points_fixed(geoms: gpd.GeoSeries) -> gpd.GeoSeries:
+    """Points written POINT(lat lon), as in the CNIG Friches documentation, put back in order."""
+    if geoms.crs is None or not geoms.crs.equals(DISPLAY_CRS):
+        return geoms
+    lon_min, lat_min, lon_max, lat_max = MEL_BBOX
+    points = geoms.notna() & (geoms.geom_type == "Point")
+    x, y = geoms[points].x, geoms[points].y
+    inside = x.between(lon_min, lon_max) & y.between(lat_min, lat_max)
+    swapped = ~inside & y.between(lon_min, lon_max) & x.between(lat_min, lat_max)
+    if not swapped.any():
+        return geoms
+    fixed = geoms.copy()
+    index = swapped.index[swapped]
+    fixed.loc[index] = gpd.points_from_xy(y[index], x[index])
+    return fixed
+
+
+def _surface(raw: gpd.GeoDataFrame, area_col: str | None) -> pd.Series:
+    """Square metres: the file's area column, else the area of the site's outline (Lambert-93).
+
+    Sites given as points (CNIG `geompoint` without `geomsurf`) keep NaN.
+    """
+    given = to_float(raw[area_col]) if area_col else pd.Series(float("nan"), index=raw.index)
+    geoms = raw.geometry
+    polygonal = geoms.notna() & geoms.geom_type.isin(["Polygon", "MultiPolygon"])
+    if polygonal.any() and raw.crs is not None:
+        areas = geoms[polygonal].to_crs(COMPUTE_CRS).area.round(1)
+        given = given.where(given.notna() | ~polygonal, areas.reindex(raw.index))
+    return given
 
 
 class FrichesSource(LayerSource):
@@ -44,6 +76,7 @@ class FrichesSource(LayerSource):
     file_patterns = (r"cartofriches.*\.geojson", r"cartofriches", r"friche")
 
     def recognises(self, table: pd.DataFrame) -> bool:
+        """Cartofriches and CNIG Friches files (site_id with site_statut or site_nom)."""
         cols = set(table.columns)
         return ("site_id" in cols and ("site_statut" in cols or "site_nom" in cols)) or (
             "site_id" in cols and "surface_m2" in cols and "statut" in cols
@@ -72,12 +105,12 @@ class FrichesSource(LayerSource):
                 "site_id": raw[id_col].astype(str).values,
                 "nom": raw[name_col].astype(object).values if name_col else None,
                 "statut": raw[status_col].astype(object).values if status_col else None,
-                "surface_m2": to_float(raw[area_col]).values if area_col else float("nan"),
+                "surface_m2": _surface(raw, area_col).values,
                 "code_commune": communes.values,
             },
             # The Cerema API gives parcel outlines: the layer holds points (a point inside each
             # site), which is what the maps and the distance to QPV need.
-            geometry=raw.geometry.representative_point().values,
+            geometry=_swapped_points_fixed(raw.geometry).representative_point().values,
             crs=raw.crs,
         )
         unresolved = ~resolved.values & (
