@@ -50,12 +50,29 @@ if upload is not None:
         path.write_bytes(upload.getvalue())
 
         mapping: dict[str, str | None] | None = None
+        fix_mojibake = False
         if path.suffix.lower() in (".csv", ".txt", ".xlsx"):
             try:
-                raw = read_tabular(path)
+                raw = read_tabular(
+                    path, header_score=lambda cells: mapping_mod.recognised_count(cells, kind)
+                )
             except ImportFileError as exc:
                 st.error(shared.escape_markdown(exc))
                 st.stop()
+            # Values that look like UTF-8 read as Windows-1252: say so, offer the repair.
+            garbled = [w for w in raw.warnings if "mal encodée" in w["message"]]
+            if garbled:
+                st.warning(
+                    "Certaines valeurs semblent mal encodées :\n\n"
+                    + "\n".join(
+                        f"- colonne « {shared.escape_markdown(w['column'])} » : "
+                        f"{shared.escape_markdown(w['message'])}"
+                        for w in garbled
+                    )
+                )
+                fix_mojibake = st.checkbox(
+                    "Réparer l'encodage de ces valeurs à l'import", key="import_fix_mojibake"
+                )
             with st.expander("Correspondance des colonnes", expanded=False):
                 saved = mapping_mod.list_mappings()
                 chosen = st.selectbox(
@@ -96,7 +113,13 @@ if upload is not None:
         if dry or real:
             try:
                 report = import_file(
-                    path, kind, mapping=mapping, dry_run=dry, geocode=geocode, file_name=upload.name
+                    path,
+                    kind,
+                    mapping=mapping,
+                    dry_run=dry,
+                    geocode=geocode,
+                    file_name=upload.name,
+                    fix_mojibake=fix_mojibake,
                 )
             except ImportFileError as exc:
                 st.error(shared.escape_markdown(exc))

@@ -85,3 +85,18 @@ def test_repair_is_only_proposed_for_true_mojibake():
     assert repair_mojibake("Département") is None
     table = read_tabular_bytes("a;b\nÀ Lille;ça va\n".encode(), "f.csv")
     assert table.warnings == []
+
+
+def test_command_line_fix_mojibake(tmp_path, ess_home, capsys):
+    import argparse
+
+    from loaders import io_cli, store
+
+    path = tmp_path / "mojibake.csv"
+    path.write_text(MOJIBAKE, encoding="utf-8")
+    parser = argparse.ArgumentParser(prog="python -m loaders")
+    io_cli.register(parser.add_subparsers(dest="command", required=True))
+    args = parser.parse_args(["import", str(path), "--kind", "grants", "--fix-mojibake"])
+    assert args.func(args) == 0
+    assert store.read_kind("grants")["nomAttribuant"].tolist()[0] == "Conseil Départemental"
+    assert "2 ligne(s) lue(s), 2 acceptée(s), 0 rejetée(s)" in capsys.readouterr().out

@@ -13,7 +13,8 @@ from tests.browser.test_pages import assert_clean, open_page, selected_count
 
 # Three grants of a fictional beneficiary, as a City spreadsheet would hold them: `;`, decimal
 # comma, thousands space, French column names. Two share a project location, so the map shows
-# two places. The last row has an invalid SIRET and must be rejected, not lost.
+# two places. The last row has no amount and must be rejected, not lost (its invalid SIRET alone
+# would only be dropped with a warning).
 CSV = (
     "Nom du bénéficiaire;SIRET;Objet;Montant;Date de convention;Année;Axe;Priorité;"
     "lat_projet;lon_projet\n"
@@ -23,7 +24,7 @@ CSV = (
     "3;16;50,6300;3,0600\n"
     "Coopérative Essai (fictif);00000000000026;Réemploi;3 000;2025-01-15;2025;2;11;"
     "50,6400;3,0500\n"
-    "Ligne invalide (fictif);12345678901234;Test;100;2025-01-15;2025;1;1;50,64;3,05\n"
+    "Ligne invalide (fictif);12345678901234;Test;;2025-01-15;2025;1;1;50,64;3,05\n"
 )
 
 
@@ -64,7 +65,8 @@ def test_imported_grants_replace_the_demo_on_the_map(page, fresh_dashboard, tmp_
 def test_a_real_scdl_file_is_checked_on_the_page_with_every_row_accounted_for(
     page, fresh_dashboard, shared_data
 ):
-    """The Roques 2017 SCDL file (69 rows): all outside 2021-2026, so all reported, none lost."""
+    """The Roques 2017 SCDL file (69 rows): all outside 2021-2026, kept and flagged; one row has
+    no beneficiary name."""
     real = shared_data / "activity" / "subventions_real_commune-roques-31_datalocale_2017.csv"
     open_page(page, f"{fresh_dashboard}/importer")
     page.locator('input[type="file"]').first.set_input_files(str(real))
@@ -73,7 +75,7 @@ def test_a_real_scdl_file_is_checked_on_the_page_with_every_row_accounted_for(
     page.wait_for_timeout(500)
     wait_for_app(page)
     body = page.locator("body").inner_text()
-    assert "69 ligne(s) lue(s), 0 acceptée(s), 69 rejetée(s)" in body
+    assert "69 ligne(s) lue(s), 68 acceptée(s), 1 rejetée(s)" in body
     assert "Simulation : rien n'a été enregistré." in body
     assert "Conformité au schéma SCDL" in body
     screenshot(page, "importer_scdl_reel")
