@@ -9,6 +9,7 @@ explicit group so that totals always add up. Spatial work is done in EPSG:2154 w
 from __future__ import annotations
 
 import math
+import re
 
 import numpy as np
 import pandas as pd
@@ -317,42 +318,143 @@ def envelope_consumption(
     return out
 
 
-def population_by(
-    iris_layer: GeoDataFrame, level: str, quartiers: GeoDataFrame | None = None
-) -> pd.Series:
-    """Population per ``"iris"``, ``"commune"`` (territory code) or ``"quartier"``.
+POPULATION_LEVELS = ("iris", "commune", "commune_insee", "quartier", "qpv")
+ESTIMATE = "estimation (IRIS)"
 
-    Quartiers: each IRIS population is split by the share of its area in each quartier
-    (overlay in EPSG:2154), renormalised over the parts that fall in some quartier, so that
-    IRIS cut by a boundary (such as Petit Maroc, Fives / Lille-Moulins) are shared and no
-    inhabitant is lost to boundary slivers. Unknown populations stay NaN.
+
+def _iris_commune(iris: pd.DataFrame) -> pd.Series:
+    """The territory code of each IRIS (59350/59298/59355 in Lille, the INSEE code elsewhere)."""
+    if "code_commune" in iris.columns:
+        return iris["code_commune"].astype(str)
+    return iris["code_iris"].astype(str).str[:5]
+
+
+def _apportion(
+    iris_layer: GeoDataFrame, pop: pd.Series, targets: GeoDataFrame, key: str, *, tiling: bool
+) -> pd.Series:
+    """IRIS population apportioned to ``targets`` by areal weighting within the same commune."""
+    codes = targets[key].astype(str).reset_index(drop=True)
+    iris = _compute(
+        iris_layer.assign(
+            _iris=np.arange(len(iris_layer)),
+            _p=pop.to_numpy(),
+            _c=_iris_commune(iris_layer).to_numpy(),
+        )
+    )
+    iris = iris.assign(_area=iris.geometry.area)
+    zones = _compute(targets.assign(_key=codes.to_numpy()))
+    pieces = overlay(
+        iris[["_iris", "_p", "_c", "_area", "geometry"]],
+        zones[["_key", "_pos", "geometry"]],
+        how="intersection",
+        keep_geom_type=True,
+    )
+    pieces = pieces.assign(_a=pieces.geometry.area)
+    if "code_commune" in targets.columns:
+        commune = targets["code_commune"].astype(str).reset_index(drop=True)
+    else:  # the commune of the IRIS covering most of the target
+        largest = pieces.sort_values("_a").drop_duplicates("_pos", keep="last")
+        commune = pd.Series(largest["_c"].to_numpy(), index=largest["_pos"].to_numpy())
+        commune = commune.reindex(range(len(codes)))
+    pieces = pieces[pieces["_c"].to_numpy() == commune.reindex(pieces["_pos"]).to_numpy()]
+    if tiling:  # the targets tile the commune: no inhabitant lost to boundary slivers
+        share = pieces["_a"] / pieces.groupby("_iris")["_a"].transform("sum")
+    else:  # QPV: only the part of the IRIS inside the target
+        share = pieces["_a"] / pieces["_area"]
+    pieces = pieces.assign(_w=pieces["_p"] * share)
+    result = pieces.groupby("_key")["_w"].sum(min_count=1)
+    return result.reindex(codes.to_numpy()).rename("population").rename_axis(key)
+
+
+def population_by(
+    iris_layer: GeoDataFrame,
+    level: str,
+    quartiers: GeoDataFrame | None = None,
+    *,
+    targets: GeoDataFrame | None = None,
+) -> pd.Series:
+    """Census population per IRIS, commune (territory or INSEE), quartier or QPV.
+
+    The one population function of the dashboard (pages, exports, bilan):
+
+    - ``iris``: the IRIS population as published;
+    - ``commune``: sum of the IRIS of each territory code (``code_commune``: Lille without its
+      associated communes 59350, Hellemmes 59298, Lomme 59355, the INSEE code elsewhere);
+    - ``commune_insee``: sum by INSEE commune (the first 5 characters of ``code_iris``: Lille
+      59350 with Hellemmes and Lomme, as in the MEL communes layer);
+    - ``quartier`` (``quartiers`` layer, keyed by ``code_quartier``) and ``qpv`` (``targets``,
+      keyed by ``code_qpv``): areal weighting computed in Lambert-93 (EPSG:2154, overlay) that
+      never lets another commune's IRIS in: only the IRIS of the target's own commune count
+      (its ``code_commune``; without that column, the commune of the IRIS covering most of the
+      target). Quartiers tile their commune, so an IRIS is shared in proportion to its area in
+      each quartier of its commune, renormalised over those parts: boundary slivers lose no
+      inhabitant and the quartiers of a commune add up to its IRIS. A QPV gets, from each IRIS of
+      its commune, the IRIS population times the share of the IRIS area inside the QPV (an
+      estimate, "estimation (IRIS)"; pages prefer the official QPV population when published).
+
+    Unknown populations stay NaN.
     """
     pop = pd.to_numeric(iris_layer["population"], errors="coerce")
     if level == "iris":
         return pd.Series(
             pop.to_numpy(), index=iris_layer["code_iris"].astype(str), name="population"
         )
-    if level == "commune":
-        frame = pd.DataFrame({"code_commune": iris_layer["code_commune"].astype(str), "p": pop})
+    if level in ("commune", "commune_insee"):
+        commune = (
+            _iris_commune(iris_layer)
+            if level == "commune"
+            else iris_layer["code_iris"].astype(str).str[:5]
+        )
+        frame = pd.DataFrame({"code_commune": commune.to_numpy(), "p": pop.to_numpy()})
         return frame.groupby("code_commune")["p"].sum(min_count=1).rename("population")
-    if level != "quartier":
-        raise ValueError(f"Niveau inconnu : {level} (iris, commune ou quartier)")
-    if quartiers is None:
-        raise ValueError("La couche des quartiers est nécessaire pour la population par quartier")
-    iris = _compute(iris_layer.assign(_iris=np.arange(len(iris_layer)), _p=pop.to_numpy()))
-    quarts = _compute(quartiers)
-    quarts = quarts.assign(code_quartier=quarts["code_quartier"].astype(str))
-    pieces = overlay(
-        iris[["_iris", "_p", "geometry"]],
-        quarts[["code_quartier", "geometry"]],
-        how="intersection",
-        keep_geom_type=True,
-    )
-    area = pieces.geometry.area
-    share = area / area.groupby(pieces["_iris"]).transform("sum")
-    pieces = pieces.assign(_w=pieces["_p"] * share)
-    result = pieces.groupby("code_quartier")["_w"].sum(min_count=1)
-    return result.reindex(quarts["code_quartier"].to_numpy()).rename("population")
+    if level == "quartier":
+        if quartiers is None:
+            raise ValueError(
+                "La couche des quartiers est nécessaire pour la population par quartier"
+            )
+        return _apportion(iris_layer, pop, quartiers, "code_quartier", tiling=True)
+    if level == "qpv":
+        if targets is None:
+            raise ValueError("La couche des QPV est nécessaire pour la population par QPV")
+        return _apportion(iris_layer, pop, targets, "code_qpv", tiling=False)
+    raise ValueError(f"Niveau inconnu : {level} ({', '.join(POPULATION_LEVELS)})")
+
+
+_VINTAGE_PATTERNS = (
+    re.compile(r"(?:^|[^a-z])rp[ _-]?((?:19|20)\d\d)(?!\d)", re.IGNORECASE),
+    re.compile(r"(?:^|[^a-z])p(\d\d)_pop", re.IGNORECASE),
+    re.compile(r"pop\w*?[ _-]?((?:19|20)\d\d)(?!\d)", re.IGNORECASE),
+)
+
+
+def census_vintage(*texts: object) -> int | None:
+    """The census year named in a layer's source, file name or column (``rp2019``, ``P19_POP``)."""
+    for text in texts:
+        if not text:
+            continue
+        for pattern in _VINTAGE_PATTERNS:
+            found = pattern.search(str(text))
+            if found:
+                year = found.group(1)
+                return int(year) if len(year) == 4 else 2000 + int(year)
+    return None
+
+
+def population_label(vintage: int | None, *, estimate: bool = False, qpv: bool = False) -> str:
+    """How a view names its population: "population RP 2019, INSEE", or an estimate's label."""
+    if qpv:
+        base = "population publiée avec la liste des QPV"
+        return f"{base} (RP {vintage})" if vintage else base
+    base = f"population RP {vintage}, INSEE" if vintage else "population INSEE (millésime inconnu)"
+    return f"{ESTIMATE}, {base}" if estimate else base
+
+
+def insee_commune(grants: pd.DataFrame) -> pd.Series:
+    """INSEE commune of each grant: Hellemmes (59298) and Lomme (59355) belong to Lille (59350)."""
+    if "code_commune" not in grants.columns:
+        return pd.Series(None, index=grants.index, dtype=object)
+    code = grants["code_commune"].astype(object)
+    return code.where(~code.isin(["59298", "59355"]), "59350")
 
 
 def compare_territories(
@@ -363,11 +465,15 @@ def compare_territories(
 ) -> pd.DataFrame:
     """Per territory: ESS establishments (per 1 000 inhabitants), euros, €/inhabitant, QPV share.
 
-    Territories may overlap (a quartier and a QPV), so each is joined to the points directly
-    rather than read from the enriched columns. Establishments with ``est_ess`` False are not
-    counted. ``part_montant_dans_qpv`` uses the grants' enriched ``code_qpv``; it is NaN for a
-    territory without any amount, or holding a grant whose QPV list is not loaded (``qpv_lists``,
-    see ``geo.status``): unknown, not 0 %.
+    Territories may overlap (a quartier and a QPV): each gets its own grants. When the
+    territories carry a ``cle`` column (``geo.territories.territory_catalogue``), a grant belongs
+    to a territory by that enriched column (``code_quartier``, ``code_qpv_2015``…, or
+    ``code_insee``: the INSEE commune, Hellemmes and Lomme in Lille), the membership every other
+    page uses; otherwise points are joined to the polygons. Establishments (not enriched) are
+    always joined; those with ``est_ess`` False are not counted. Committed euros, projects and
+    ``part_montant_dans_qpv`` come from ``key_figures`` on the territory's grants, the function
+    of Accueil: the share is NaN for a territory without any amount, or holding a grant whose
+    QPV list is not loaded (``qpv_lists``, see ``geo.status``): unknown, not 0 %.
     """
     terr = _compute(territories)
     out = pd.DataFrame(
@@ -394,31 +500,33 @@ def compare_territories(
         pairs = joined(est).drop_duplicates()
         count = pairs.groupby("_t").size().reindex(range(n), fill_value=0).to_numpy()
     g = grants.reset_index(drop=True)
-    amount = _amount(g).to_numpy()
-    inside = _inside(g).to_numpy()
-    unknown = (geo_status.qpv_status(g, qpv_lists) == geo_status.UNKNOWN).to_numpy()
     pairs = joined(g).drop_duplicates()
-    pairs = pairs.assign(
-        _m=amount[pairs["_pos"]],
-        _q=np.where(inside[pairs["_pos"]], 1.0, 0.0),
-        _u=unknown[pairs["_pos"]].astype(int),
-    )
-    pairs["_mq"] = pairs["_m"] * pairs["_q"]
-    grouped = pairs.groupby("_t")
-    undetermined = grouped["_u"].sum().reindex(range(n), fill_value=0).to_numpy() > 0
-    committed = grouped["_m"].sum().reindex(range(n), fill_value=0.0).to_numpy()
-    in_qpv = grouped["_mq"].sum().reindex(range(n), fill_value=0.0).to_numpy()
-    projects = grouped.size().reindex(range(n), fill_value=0).to_numpy()
+    if "cle" in territories.columns:  # membership from the enrichment, as on the other pages
+        keyed = []
+        for t, (cle, code) in enumerate(zip(territories["cle"], out["code"], strict=True)):
+            column = insee_commune(g) if cle == "code_insee" else g.get(cle)
+            if column is None or not isinstance(cle, str):
+                keyed.append(pairs[pairs["_t"] == t])
+                continue
+            hits = np.flatnonzero(column.astype(str).to_numpy() == str(code))
+            keyed.append(pd.DataFrame({"_pos": hits, "_t": t}))
+        pairs = pd.concat(keyed, ignore_index=True) if keyed else pairs
+    committed = np.zeros(n)
+    projects = np.zeros(n, dtype=int)
+    in_qpv = np.full(n, np.nan)
+    for t, members in pairs.groupby("_t")["_pos"]:
+        subset = g.iloc[np.sort(members.to_numpy())]
+        figures = key_figures(subset, None, None, qpv_lists=qpv_lists)
+        committed[t] = figures["montant_engage"]
+        projects[t] = figures["projets"]
+        in_qpv[t] = figures["part_montant_dans_qpv"]
     pop = out["population"].where(out["population"] > 0)
     out["etablissements_ess"] = count
     out["etablissements_pour_1000_hab"] = count / pop * 1000
     out["montant_engage"] = committed
     out["projets"] = projects
     out["eur_par_habitant"] = committed / pop
-    with np.errstate(invalid="ignore", divide="ignore"):
-        out["part_montant_dans_qpv"] = np.where(
-            (committed > 0) & ~undetermined, in_qpv / committed, np.nan
-        )
+    out["part_montant_dans_qpv"] = in_qpv
     return out
 
 

@@ -19,6 +19,7 @@ from pathlib import Path
 
 KINDS = ("grants", "structures", "land")
 FORMATS = ("scdl", "csv", "xlsx", "geojson", "gpkg")
+TERRITORY_LEVELS = ("commune", "quartier", "iris", "qpv")
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -55,8 +56,18 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.set_defaults(func=cmd_undo)
 
     p = subparsers.add_parser("export", help="exporter un jeu de données")
-    p.add_argument("--kind", required=True, choices=KINDS, help="type de données")
-    p.add_argument("--format", required=True, choices=FORMATS, dest="fmt", help="format")
+    p.add_argument(
+        "--kind",
+        required=True,
+        choices=(*KINDS, "territories"),
+        help="type de données (territories : le tableau de la page Répartition)",
+    )
+    p.add_argument("--format", required=True, choices=(*FORMATS, "json"), dest="fmt", help="format")
+    p.add_argument(
+        "--by",
+        choices=TERRITORY_LEVELS,
+        help="territories seulement : découpage (commune, quartier, iris ou qpv)",
+    )
     p.add_argument("-o", "--output", required=True, metavar="CHEMIN", help="fichier à écrire")
     p.add_argument("--annee", type=int, help="année (subventions)")
     p.add_argument("--axe", type=int, help="axe de la stratégie (subventions)")
@@ -139,7 +150,32 @@ def cmd_undo(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_export_territories(args: argparse.Namespace) -> int:
+    """`export --kind territories --by LEVEL --format csv|json`: the table behind Répartition."""
+    if args.by is None:
+        return _error(
+            "l'option --by est requise avec --kind territories (commune, quartier, iris, qpv)"
+        )
+    if args.fmt not in ("csv", "json"):
+        return _error("le tableau des territoires s'exporte en csv ou json (--format csv|json)")
+    from loaders.export_territories import export_from_store
+
+    try:
+        table, demo = export_from_store(
+            args.by, args.fmt, args.output, annee=args.annee, axe=args.axe, commune=args.commune
+        )
+    except (OSError, ValueError) as exc:
+        return _error(f"export impossible : {exc}")
+    note = " (données de démonstration fictives)" if demo else ""
+    print(f"Export : {len(table)} territoire(s) écrit(s) dans {args.output}{note}.")
+    return 0
+
+
 def cmd_export(args: argparse.Namespace) -> int:
+    if args.kind == "territories":
+        return cmd_export_territories(args)
+    if args.by is not None or args.fmt == "json":
+        return _error("les options --by et --format json ne s'appliquent qu'à --kind territories")
     if args.kind != "grants" and (args.annee is not None or args.axe is not None):
         return _error("les options --annee et --axe ne s'appliquent qu'aux subventions (grants)")
     try:

@@ -2,11 +2,12 @@
 
 import streamlit as st
 
+from geo import filters as geo_filters
 from geo.filters import empty_selection_message
 from geo.indicators import compare_territories
 from geo.status import loaded_qpv_lists, missing_qpv_lists, qpv_missing_reason
 from geo.tables import money_table
-from geo.territories import territory_catalogue
+from geo.territories import layer_vintages, one_vintage, territory_catalogue
 from pages import shared
 
 data = shared.bundle()
@@ -16,9 +17,21 @@ shared.page_header(
     "indicateurs côte à côte.",
     data,
 )
-filters = shared.filters_sidebar(data, ("years", "axes", "priorities", "dispositifs"))
+SHOWN = ("years", "axes", "priorities", "dispositifs")
+# Only the filters of this sidebar apply (the year slider brings the roadmap and the period);
+# others may sit in the URL for the other pages, they are kept there but not applied here.
+filters = geo_filters.only(shared.filters_sidebar(data, SHOWN), (*SHOWN, "roadmap", "period"))
 grants = shared.filtered_grants(data, filters)
-catalogue = territory_catalogue(data.layers)
+active = geo_filters.describe(filters)
+st.caption(
+    "Filtres appliqués : " + " ; ".join(active) + "."
+    if active
+    else "Aucun filtre appliqué : toutes les subventions de la période de la stratégie."
+)
+vintages = layer_vintages(data.metas)
+catalogue = shared.memo(  # populations apportioned once per data version
+    "territory_catalogue", (data.token,), lambda: territory_catalogue(data.layers, vintages)
+)
 if catalogue.empty:
     shared.missing_layer("mel_communes", data)
     st.stop()
@@ -47,7 +60,7 @@ if len(chosen) < 2:
     st.info("Sélectionnez au moins deux territoires.")
     st.stop()
 
-territories = catalogue.set_index("id").loc[chosen].reset_index()
+territories, swapped = one_vintage(catalogue.set_index("id").loc[chosen].reset_index())
 establishments = data.layer("ess_establishments")
 if establishments is None:
     st.caption(
@@ -57,11 +70,13 @@ if establishments is None:
 qpv_lists = loaded_qpv_lists(data.layers)
 result = compare_territories(territories, establishments, grants, qpv_lists=qpv_lists)
 result["libelle"] = territories["libelle"].to_numpy()
+result["population_source"] = territories["population_source"].to_numpy()
 if establishments is None:  # unknown, not zero
     result[["etablissements_ess", "etablissements_pour_1000_hab"]] = float("nan")
 labels = {
     "libelle": "Territoire",
     "population": "Population",
+    "population_source": "Source de la population",
     "etablissements_ess": "Établissements ESS",
     "etablissements_pour_1000_hab": "Établissements ESS pour 1 000 hab.",
     "montant_engage": "Montant engagé",
@@ -74,7 +89,9 @@ if grants.empty:  # the grant rows would only be zeros: say why, keep the territ
         empty_selection_message(filters, data.data.grants, data.layers),
         icon=":material/filter_alt_off:",
     )
-    labels = {k: v for k, v in labels.items() if k in ("libelle", "population") or "etab" in k}
+    labels = {
+        k: v for k, v in labels.items() if k.startswith(("libelle", "population")) or "etab" in k
+    }
 table = money_table(result, labels)
 st.dataframe(table.set_index("Territoire").T, width="stretch", key="compare_table")
 qpv_missing = missing_qpv_lists(grants, qpv_lists)
@@ -83,10 +100,19 @@ if qpv_missing and not grants.empty:
         "Part du montant dans un QPV : « — » lorsqu'un territoire compte une subvention dont le "
         f"QPV ne peut être déterminé, {qpv_missing_reason(qpv_missing)}."
     )
+sources = territories[["libelle", "population_source"]].dropna()
 st.caption(
     "Les territoires peuvent se recouvrir (un QPV est inclus dans un quartier) : chaque "
-    "indicateur est calculé pour le territoire entier. Population : INSEE (IRIS, RP) pour les "
-    "quartiers, populations légales pour les communes, liste des QPV quand elle la publie."
+    "indicateur est calculé pour le territoire entier, avec les subventions rattachées comme sur "
+    "les autres pages. Population : "
+    + (" ; ".join(sorted(set(sources["population_source"]))) or "non disponible")
+    + (
+        " (pour comparer un seul millésime, la population publiée des QPV est remplacée par "
+        "son estimation à partir des IRIS)"
+        if swapped
+        else ""
+    )
+    + "."
 )
 shared.sources_footer(
     data, ["mel_communes", "quartiers", "iris", "qpv_2015", "qpv_2024", "ess_establishments"]

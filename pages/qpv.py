@@ -8,6 +8,7 @@ from geo.formatting import fmt_eur, fmt_int, fmt_m
 from geo.indicators import classify, qpv_coverage
 from geo.pagemaps import choropleth_map
 from geo.tables import money_table
+from geo.territories import layer_vintages, territory_population
 from loaders import config
 from pages import shared
 
@@ -61,7 +62,18 @@ if qpv is None or grants.empty:
 
 # Elsewhere a grant is matched to the list in force in its year; here one list is chosen.
 grants = grants.assign(code_qpv=grants[f"code_{generation}"], near_qpv=grants[f"near_{generation}"])
+# The population published with the list, else its estimate from the IRIS, named per QPV.
+populations = shared.memo(
+    "population",
+    (data.token, generation),
+    lambda: territory_population(data.layers, generation, layer_vintages(data.metas)),
+)
+codes = qpv["code_qpv"].astype(str)
+qpv = qpv.assign(population=codes.map(populations["population"]).astype(float).to_numpy())
 coverage = qpv_coverage(grants, data.data.structures, qpv, buffer_m)
+coverage["population_source"] = (
+    coverage["code_qpv"].astype(str).map(populations["population_source"])
+)
 
 without = coverage[coverage["sans_projet"]]
 c1, c2, c3 = st.columns(3)
@@ -97,6 +109,7 @@ labels_fr = {
     "nom_qpv": "QPV",
     "code_qpv": "Code",
     "population": "Population",
+    "population_source": "Source de la population",
     "projets_dans": "Projets dans le QPV",
     "montant_dans": "Montant dans le QPV",
     "projets_proches": f"Projets à moins de {fmt_m(buffer_m)}",
@@ -109,6 +122,8 @@ shown.insert(0, "Couvert", coverage["sans_projet"].map({True: "Non – aucun pro
 st.dataframe(shown, hide_index=True, width="stretch", key="qpv_table")
 st.caption(
     "Les projets « à moins de " + fmt_m(buffer_m) + " » incluent ceux situés dans le QPV. "
-    "Population : celle publiée avec la liste des QPV, lorsqu'elle est disponible."
+    "Population : celle publiée avec la liste des QPV lorsqu'elle existe, sinon une estimation "
+    "à partir des IRIS de la commune du QPV (part de la surface de chaque IRIS comprise dans le "
+    "QPV), signalée « estimation (IRIS) »."
 )
 shared.sources_footer(data, [generation, "communes"])

@@ -12,12 +12,13 @@ from geo.indicators import (
     distribution,
     envelope_consumption,
     inside_outside_qpv,
-    population_by,
 )
 from geo.pagemaps import choropleth_map
 from geo.status import loaded_qpv_lists, missing_qpv_lists, qpv_missing_reason
 from geo.tables import money_table
+from geo.territories import layer_vintages, territories_table, territory_population
 from loaders import config
+from loaders.export_territories import SOURCE_LAYERS, export_territories
 from pages import shared
 
 data = shared.bundle()
@@ -39,7 +40,6 @@ if grants.empty:
     shared.sources_footer(data, SOURCES)
     st.stop()
 envelope = float(config.strategy()["enveloppe_eur"])
-iris = data.layer("iris")
 qpv_lists = loaded_qpv_lists(data.layers)
 
 LEVELS = {
@@ -56,9 +56,12 @@ level = st.radio(
 )
 key_col, name_col, layer_name, layer_key = LEVELS[level]
 layer = data.layer(layer_name)
-population = None
-if iris is not None and (level != "quartier" or data.layer("quartiers") is not None):
-    population = population_by(iris, level, quartiers=data.layer("quartiers"))
+vintages = layer_vintages(data.metas)
+populations = shared.memo(  # apportioned once per data version, not on every rerun
+    "population", (data.token, level), lambda: territory_population(data.layers, level, vintages)
+)
+population = populations["population"] if len(populations) else None
+population_sources = sorted(set(populations["population_source"].dropna()))
 table = distribution(grants, key_col, population)
 names = {}
 if layer is not None:
@@ -126,7 +129,37 @@ with tab_table:
         )
         st.caption(
             f"Total : {fmt_eur(table['montant_engage'].sum())}, égal à la somme des subventions "
-            "sélectionnées (les subventions non localisées forment une ligne à part)."
+            "sélectionnées (les subventions non localisées forment une ligne à part). "
+            + (
+                f"Population : {' ; '.join(population_sources)}"
+                + (
+                    " (IRIS répartis entre les quartiers de leur commune au prorata de leur "
+                    "surface)."
+                    if level == "quartier"
+                    else "."
+                )
+                if population_sources
+                else "Population non disponible (couche IRIS non chargée)."
+            )
+        )
+        export = territories_table(
+            grants, data.layers, level, vintages=vintages, buffer_m=config.qpv_buffer_m()
+        )
+        export_sources = shared.sources_records(data, SOURCE_LAYERS[level])
+        d1, d2 = st.columns(2)
+        d1.download_button(
+            "Télécharger le tableau des territoires (CSV)",
+            export_territories(export, "csv", demo=data.demo, sources=export_sources),
+            file_name=f"territoires_{level}.csv",
+            mime="text/csv",
+            key="rep_export_csv",
+        )
+        d2.download_button(
+            "Télécharger le tableau des territoires (JSON)",
+            export_territories(export, "json", demo=data.demo, sources=export_sources),
+            file_name=f"territoires_{level}.json",
+            mime="application/json",
+            key="rep_export_json",
         )
 
 st.subheader("Dans ou hors des quartiers prioritaires")
