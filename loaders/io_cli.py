@@ -39,6 +39,12 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--mapping", metavar="NOM", help="correspondance de colonnes enregistrée")
     p.add_argument("--sheet", metavar="FEUILLE", help="feuille du classeur Excel")
     p.add_argument(
+        "--fix-mojibake",
+        action="store_true",
+        help="réparer les valeurs mal encodées signalées par le rapport (« DÃ©partemental » → "
+        "« Départemental »)",
+    )
+    p.add_argument(
         "--sirene",
         action="store_true",
         help="structures seulement : compléter ESS, forme juridique, position et statut de "
@@ -113,6 +119,7 @@ def cmd_import(args: argparse.Namespace) -> int:
             geocode=args.geocode,
             sirene=args.sirene,
             sheet=args.sheet,
+            fix_mojibake=args.fix_mojibake,
         )
     except (ImportFileError, MappingError, StoreError) as exc:
         return _error(str(exc))
