@@ -138,3 +138,25 @@ def test_saved_api_answer_is_found_by_sync_from_dir(tmp_path, ess_home):
     assert report.action == "imported"
     assert report.rows == 1
     assert "recherche_entreprises_ess_lille.json" in report.message
+
+
+def test_saved_answer_without_anything_to_keep_says_why(shared_data, ess_home):
+    """The recorded 2022 answer (a Paris unit, no matching establishment) is refused with why."""
+    from loaders.sources.common import LayerError
+
+    answer = shared_data / "api-samples" / "recherche-entreprises_search_q-siren_recorded-2022.json"
+    with pytest.raises(LayerError) as caught:
+        import_layer("ess_establishments", answer)
+    assert str(caught.value).endswith(
+        ": 1 unité(s) lue(s), sans établissement correspondant (« matching_etablissements » "
+        "vide) : rien à garder"
+    )
+
+
+def test_saved_answer_outside_the_mel_gives_counts(tmp_path, ess_home):
+    from loaders.sources.common import LayerError
+
+    path = tmp_path / "reponse_paris.json"
+    path.write_text(json.dumps(_api_answer("48.8709", "2.3059")), encoding="utf-8")
+    with pytest.raises(LayerError, match="1 point\\(s\\) sur 1 hors de la Métropole"):
+        import_layer("ess_establishments", path)

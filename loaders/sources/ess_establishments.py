@@ -117,6 +117,22 @@ def _api_results(data) -> list | None:
     return None
 
 
+def _nothing_kept(results: list) -> str:
+    """Why a saved answer gives no establishment, with counts (French)."""
+    etabs = [e for u in results for e in (u.get("matching_etablissements") or [])]
+    if not etabs:
+        return (
+            f"{len(results)} unité(s) lue(s), sans établissement correspondant "
+            "(« matching_etablissements » vide) : rien à garder"
+        )
+    closed = sum(1 for e in etabs if e.get("etat_administratif") == "F")
+    private = sum(1 for u in results if not _public(u.get("statut_diffusion")))
+    return (
+        f"{len(results)} unité(s) et {len(etabs)} établissement(s) lus, aucun à garder "
+        f"({closed} fermé(s), {private} unité(s) non diffusible(s))"
+    )
+
+
 def is_api_answer(path: Path) -> bool:
     """True for a saved answer of /search: {"results": [units with a siren]} (GeoJSON is not)."""
     try:
@@ -210,7 +226,10 @@ class EssEstablishmentsSource(LayerSource):
                 raise self.fail(path.name, f"JSON invalide ({exc})") from exc
             results = _api_results(data)
             if results is not None:
-                raw = _frame(rows_from_results(results))
+                rows = rows_from_results(results)
+                if not rows:
+                    raise self.fail(path.name, _nothing_kept(results))
+                raw = _frame(rows)
                 return self.validate(self.normalise(raw, path.name), path.name)
         return self.validate(self.normalise(read_vector(path), path.name), path.name)
 
