@@ -429,6 +429,19 @@ def test_import_qpv_generations(ess_home, tmp_path):
     assert set(gdf15["code_qpv"]) == set(synthetic_qpv("2015")["code_qpv"])
 
 
+def test_qpv_all_outside_the_mel_are_counted_in_the_refusal(ess_home, tmp_path):
+    """The synthetic squares moved to Marseille: the refusal says how many were read, and where."""
+    gdf = synthetic_qpv("2024").rename(columns={"code_qpv": "code_qp", "nom_qpv": "lib_qp"})
+    gdf["geometry"] = gdf.geometry.translate(xoff=5.37 - 3.06, yoff=43.30 - 50.63)
+    path = tmp_path / "qpv_marseille_synthetique.geojson"
+    gdf.to_file(path, driver="GeoJSON")
+    with pytest.raises(LayerError) as info:
+        import_layer("qpv_2024", path)
+    message = str(info.value)
+    assert f"{len(gdf)} QPV lus, tous hors de la Métropole européenne de Lille" in message
+    assert "emprise 5.3" in message and "aucune entité" not in message
+
+
 # -- readers --
 
 

@@ -12,7 +12,8 @@ import geopandas as gpd
 import pandas as pd
 import shapely
 
-from geo.crs import MEL_BBOX
+from geo.crs import DISPLAY_CRS, MEL_BBOX
+from geo.formatting import fmt_int
 from loaders.sources.common import LayerSource, pick, territory_by_location, to_float
 
 CODE_COLUMNS = ("code_qp", "code_qpv", "codeqp", "code_quartier", "qp")
@@ -83,6 +84,14 @@ class QpvSource(LayerSource):
         gdf = gdf[gdf.geometry.notna()]
         # National files: keep the QPV of the MEL area only.
         inside = gdf.geometry.representative_point().within(shapely.box(*MEL_BBOX))
+        if len(gdf) and not inside.any():
+            xmin, ymin, xmax, ymax = gdf.to_crs(DISPLAY_CRS).total_bounds
+            raise self.fail(
+                origin,
+                f"{fmt_int(len(gdf))} QPV lus, tous hors de la Métropole européenne de Lille "
+                f"(emprise {xmin:.2f}, {ymin:.2f}, {xmax:.2f}, {ymax:.2f}) : mauvais fichier ou "
+                "mauvais système de coordonnées",
+            )
         gdf = gdf[inside].dissolve(by="code_qpv", as_index=False, aggfunc="first")
         gdf["code_commune"] = territory_by_location(gdf, gdf["code_commune"])
         return gdf
