@@ -41,7 +41,7 @@ def public_dashboard(tmp_path_factory) -> Iterator[str]:
 def test_a_public_deployment_offers_no_write_to_anonymous_visitors(page, public_dashboard, slug):
     open_page(page, f"{public_dashboard}/" if slug == "home" else f"{public_dashboard}/{slug}")
     main = page.locator('[data-testid="stMain"]')
-    assert main.locator("h1").count() == 1
+    assert main.locator("h1").count() >= 1
     assert page.locator('input[type="file"]').count() == 0
     buttons = [b.inner_text().strip() for b in page.get_by_role("button").all()]
     assert [b for b in buttons if WRITE_BUTTONS.search(b)] == []
