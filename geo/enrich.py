@@ -3,10 +3,9 @@
 Everything is computed in Lambert-93 (EPSG:2154) with vectorised joins; the result keeps the input
 CRS. Rules that a reader of the dashboard's figures needs to know:
 
-- Borders. A point gets exactly one commune and one quartier. When several polygons contain it
-  (a point on a shared edge, overlapping slivers) the polygon whose centroid is nearest wins, then
-  the smallest code. When none contains it (a gap between polygons) the nearest polygon within
-  ``BORDER_TOLERANCE_M`` is taken, else nothing.
+- Borders. A point gets exactly one commune, quartier and IRIS, by the one membership rule of
+  ``geo.communes.locate_points`` (borders included, nearest centroid on a shared edge, nearest
+  polygon within ``BORDER_TOLERANCE_M`` = 50 m in a gap, else nothing).
 - Commune. The finest layer decides: the IRIS layer's ``code_commune`` when a point falls in an
   IRIS, else the communes layer, else the MEL communes layer. The name comes from the communes
   layer, then the MEL communes layer, then the three names of the city. (The MEL layer codes
@@ -15,29 +14,21 @@ CRS. Rules that a reader of the dashboard's figures needs to know:
   without a year) use the 2024 list. ``dist_qpv_m`` is the distance to the nearest QPV of that
   list (0 inside, NaN when that list is missing); ``near_qpv`` is ``dist_qpv_m <= buffer_m`` and is
   False when the distance is unknown.
-- Postcode. 59000, 59800 and 59777 belong to Lille only; 59260 (Hellemmes) and 59160 (Lomme) are
-  shared with Lezennes and Capinghem, so they are only flagged for points inside the city.
+- Postcode. ``geo.communes.territory_of_postcode`` says which territory a postcode names, given
+  the commune found: 59000, 59800 and 59777 always name Lille; 59260 (Hellemmes) and 59160 (Lomme)
+  are shared with Lezennes and Capinghem, so they are only flagged for points inside the city.
 """
 
 from __future__ import annotations
 
 import numpy as np
 import pandas as pd
-import shapely
-from geopandas import GeoDataFrame, GeoSeries, sjoin, sjoin_nearest
+from geopandas import GeoDataFrame, sjoin_nearest
 
+from geo.communes import BORDER_TOLERANCE_M, CITY_NAMES, territory_of_postcode
+from geo.communes import locate_points as _locate
 from geo.crs import COMPUTE_CRS, DISPLAY_CRS
 
-BORDER_TOLERANCE_M = 50.0
-CITY_NAMES = {"59350": "Lille", "59298": "Hellemmes", "59355": "Lomme"}
-# postcode -> (expected territory code, only flagged when the point is inside the city)
-POSTCODE_RULES: dict[str, tuple[str, bool]] = {
-    "59000": ("59350", False),
-    "59800": ("59350", False),
-    "59777": ("59350", False),
-    "59260": ("59298", True),
-    "59160": ("59355", True),
-}
 OUTPUT_COLUMNS = [
     "code_commune",
     "nom_commune",
@@ -81,47 +72,6 @@ def _layer(layers: dict, name: str) -> GeoDataFrame | None:
     return layer.to_crs(COMPUTE_CRS).reset_index(drop=True)
 
 
-def _locate(pts: GeoSeries, layer: GeoDataFrame, code_col: str, tolerance: float) -> np.ndarray:
-    """Position in ``layer`` of the one polygon assigned to each point (-1 for none).
-
-    ``pts`` has a RangeIndex. Duplicates go to the nearest centroid then the smallest code; points
-    in no polygon go to the nearest polygon within ``tolerance`` metres.
-    """
-    result = np.full(len(pts), -1, dtype=np.int64)
-    if len(pts) == 0:
-        return result
-    left = GeoDataFrame(geometry=pts)
-    right = layer[[code_col, "geometry"]]
-    codes = right[code_col].astype(str).to_numpy()
-    hits = sjoin(left, right, how="inner", predicate="intersects")
-    if len(hits):
-        pos = hits.index.to_numpy()
-        idx = hits["index_right"].to_numpy()
-        centroids = right.geometry.centroid.to_numpy()
-        dist = shapely.distance(pts.to_numpy()[pos], centroids[idx])
-        best = (
-            pd.DataFrame({"pos": pos, "idx": idx, "d": dist, "code": codes[idx]})
-            .sort_values(["pos", "d", "code"])
-            .drop_duplicates("pos")
-        )
-        result[best["pos"].to_numpy()] = best["idx"].to_numpy()
-    missing = result == -1
-    if missing.any() and tolerance > 0:
-        near = sjoin_nearest(left[missing], right, max_distance=tolerance, distance_col="_d")
-        if len(near):
-            near = near.dropna(subset=["index_right"])
-            idx = near["index_right"].to_numpy().astype(np.int64)
-            best = (
-                pd.DataFrame(
-                    {"pos": near.index.to_numpy(), "idx": idx, "d": near["_d"], "code": codes[idx]}
-                )
-                .sort_values(["pos", "d", "code"])
-                .drop_duplicates("pos")
-            )
-            result[best["pos"].to_numpy()] = best["idx"].to_numpy()
-    return result
-
-
 def _take(layer: GeoDataFrame | None, col: str, pos: np.ndarray) -> np.ndarray:
     """Values of ``col`` at positions (None where -1)."""
     out = np.full(len(pos), None, dtype=object)
@@ -162,13 +112,16 @@ def _postcodes(points: GeoDataFrame) -> pd.Series:
 
 def _conflicts(cp: pd.Series, codes: np.ndarray, names: np.ndarray) -> np.ndarray:
     """French explanation where the postcode says another commune than the polygon."""
-    expected = cp.map({k: v[0] for k, v in POSTCODE_RULES.items()}).to_numpy(dtype=object)
-    city_only = cp.map({k: v[1] for k, v in POSTCODE_RULES.items()}).to_numpy(dtype=object)
+    expected = np.array(
+        [
+            territory_of_postcode(c, commune_code=k)
+            for c, k in zip(cp.to_numpy(dtype=object), codes, strict=True)
+        ],
+        dtype=object,
+    )
     code_s = pd.Series(codes, dtype=object)
     has = pd.notna(expected) & code_s.notna().to_numpy()
-    differs = has & (code_s.to_numpy() != expected)
-    in_city = code_s.isin(list(CITY_NAMES)).to_numpy()
-    flag = differs & ((city_only != True) | in_city)  # noqa: E712 (object array)
+    flag = has & (code_s.to_numpy() != expected)
     out = np.full(len(codes), None, dtype=object)
     cps = cp.to_numpy(dtype=object)
     out[flag] = [

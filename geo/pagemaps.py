@@ -11,7 +11,7 @@ import folium
 import geopandas as gpd
 import pandas as pd
 
-from geo.formatting import fmt_eur, fmt_int, fmt_m
+from geo.formatting import fmt_eur, fmt_m, fmt_m2
 from geo.maps import (
     MapNote,
     aggregate_by_location,
@@ -255,4 +255,4 @@ def _finish(m: folium.Map, demo: bool) -> folium.Map:
 
 def _fmt_surface(value: object) -> str:
     number = pd.to_numeric(pd.Series([value]), errors="coerce").iloc[0]
-    return "—" if pd.isna(number) else f"{fmt_int(number)} m²"
+    return fmt_m2(number)

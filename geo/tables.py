@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import pandas as pd
 
-from geo.formatting import fmt_date, fmt_eur, fmt_int, fmt_m, fmt_pct
+from geo.formatting import fmt_date, fmt_eur, fmt_int, fmt_m, fmt_number, fmt_pct
 
 GRANT_COLUMNS = {
     "id_subvention": "Identifiant",
@@ -78,7 +78,7 @@ def money_table(df: pd.DataFrame, labels: dict[str, str]) -> pd.DataFrame:
         elif "_pour_1000" in col:
             out[label] = _fmt(
                 pd.to_numeric(series, errors="coerce"),
-                lambda v: "—" if pd.isna(v) else f"{v:.2f}".replace(".", ","),
+                lambda v: fmt_number(v, 2),
             )
         else:
             out[label] = series.astype(object).where(series.notna(), "—").astype(str)

@@ -10,43 +10,14 @@ import pandas as pd
 
 from geo.bilan import BilanInputs
 from loaders import config
+from loaders.provenance import sources_records
 
-LAYER_LABELS = {
-    "communes": "Communes (Lille, Hellemmes, Lomme)",
-    "quartiers": "Quartiers",
-    "iris": "IRIS et population",
-    "qpv_2015": "QPV (liste 2015)",
-    "qpv_2024": "QPV (liste 2024)",
-    "friches": "Friches (Cartofriches)",
-}
-DATASET_LABELS = {"structures": "Structures", "grants": "Subventions", "land": "Sites fonciers"}
+LAYERS = ("communes", "quartiers", "iris", "qpv_2015", "qpv_2024", "friches")
 
 
 def sources(metas: dict, datasets_meta: dict) -> list[dict]:
     """Each source the bilan uses, with its producer and last update date."""
-    manifest = config.manifest()
-    out = []
-    for name, label in LAYER_LABELS.items():
-        meta = metas.get(name)
-        if meta is None or not meta.rows:
-            continue
-        producer = manifest.get(name, {}).get("producteur")
-        out.append(
-            {
-                "nom": label,
-                "producteur": f"{producer} — {meta.source}" if producer else meta.source,
-                "mis_a_jour": meta.updated or "",
-            }
-        )
-    for kind, meta in datasets_meta.items():
-        out.append(
-            {
-                "nom": DATASET_LABELS.get(kind, kind),
-                "producteur": meta.get("source", ""),
-                "mis_a_jour": meta.get("updated") or "",
-            }
-        )
-    return out
+    return sources_records(metas, datasets_meta, LAYERS)
 
 
 def data_date(datasets_meta: dict) -> str | None:

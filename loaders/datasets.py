@@ -31,8 +31,6 @@ DEMO_SOURCE = "Jeu de démonstration fictif"
 DEMO_UPDATED = "2026-10-31"  # reference date of the fictional data (data/generate_demo.py)
 NOT_IMPORTED = "Non importé"
 HIDDEN_NAME = "Structure non diffusible"
-_TRUE = {"true", "oui", "1", "vrai", "yes", "o", "1.0"}
-_FALSE = {"false", "non", "0", "faux", "no", "n", "0.0"}
 _IDENTIFIER_WIDTH = {"siret": 14, "siren": 9, "idBeneficiaire": 14, "siret_occupant": 14}
 
 
@@ -66,10 +64,8 @@ def _as_text(series: pd.Series, width: int | None = None) -> pd.Series:
 def _as_bool(series: pd.Series) -> pd.Series:
     if pd.api.types.is_bool_dtype(series):
         return series.astype("boolean")
-    words = series.map(lambda v: None if v is None or pd.isna(v) else str(v).strip().lower())
-    return words.map(lambda v: True if v in _TRUE else False if v in _FALSE else pd.NA).astype(
-        "boolean"
-    )
+    parsed = series.astype(object).map(model.parse_bool)
+    return parsed.astype(object).where(parsed.notna(), pd.NA).astype("boolean")
 
 
 def _as_float(series: pd.Series) -> pd.Series:

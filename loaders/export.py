@@ -19,6 +19,14 @@ Choices (documented in the report to the lead and tested):
   `sources` table, csv a last column `Sources` repeated on each row (no sidecar file is possible
   from a download button, and trailing lines would break parsers).
 - Rows with `statut_diffusion == "P"` (partial SIRENE diffusion) are never exported.
+- SCDL and status P: a grant to a structure whose SIRENE diffusion is partial reaches the export
+  as loaders.datasets leaves it, named « Structure non diffusible » with neither SIRET nor RNA.
+  The official schema requires one of `idBeneficiaire` or `rnaBeneficiaire` (custom check
+  one-of-required) and the identity of such a beneficiary, a natural person who opposed the
+  diffusion of its SIRENE data, may not be published: these grants are
+  left out of the SCDL file, and their count and amount are stated next to the download and in
+  the command line's report (`scdl_withheld`). Every other row must pass the schema, or the export
+  is refused with the reasons in French.
 - The SCDL file is written verbatim (no formula neutralisation: it is a machine format whose
   patterns the prefix would break) and only after it validates against the official schema.
 """
@@ -43,16 +51,14 @@ import shapely
 from openpyxl import Workbook
 from openpyxl.styles import Font
 
-from loaders.config import home_dir
+from geo.formatting import fmt_date, fmt_decimal, fmt_eur, fmt_int
+from loaders import scdl_schema
 from loaders.formulas import neutralise
-from loaders.http import FetchError, fetch
-from loaders.model import SCDL_COLUMNS, SCHEMAS, siret_is_valid
+from loaders.model import SCDL_COLUMNS, SCHEMAS, parse_bool, siret_is_valid
 
 FORMATS = ("scdl", "csv", "xlsx", "geojson", "gpkg")
 DEMO_WARNING = "Données fictives de démonstration — ne pas réutiliser"
-SCDL_SCHEMA_URL = "https://schema.data.gouv.fr/schemas/scdl/subventions/2.1.1/schema.json"
-SCDL_SCHEMA_ENV = "ESS_SCDL_SCHEMA"
-SCDL_VERSION = "2.1.1"
+SCDL_VERSION = scdl_schema.SCDL_VERSION
 MAX_REPORTED_ERRORS = 10
 
 # French labels of the columns added by enrichment and geocoding (not part of loaders.model).
@@ -175,15 +181,6 @@ def _parse_date(text: str) -> date | None:
         return None
 
 
-def _parse_bool(text: str) -> bool | None:
-    lowered = text.strip().lower()
-    if lowered in ("oui", "true", "vrai", "1", "o", "yes"):
-        return True
-    if lowered in ("non", "false", "faux", "0", "n", "no"):
-        return False
-    return None
-
-
 def _cell(value, dtype: str):
     """A plain Python value (None, bool, int, float, date or str) for a cell of type `dtype`."""
     if _missing(value):
@@ -205,7 +202,7 @@ def _cell(value, dtype: str):
     text = str(value)
     parsed = None
     if dtype == "bool":
-        parsed = _parse_bool(text)
+        parsed = parse_bool(text)
     elif dtype == "date":
         parsed = _parse_date(text)
     elif dtype in ("int", "float"):
@@ -219,25 +216,15 @@ def _rows(df: pd.DataFrame, columns: list[tuple[str, str, str]]) -> list[list]:
     return [[_cell(v, kinds[j]) for j, v in enumerate(row)] for row in zip(*values, strict=True)]
 
 
-def _french_number(value: int | float) -> str:
-    if isinstance(value, int):
-        return str(value)
-    return np.format_float_positional(value, trim="-").replace(".", ",")
-
-
-def _french_date(value: date) -> str:
-    return value.strftime("%d/%m/%Y")
-
-
 def _csv_text(value) -> str:
     if value is None:
         return ""
     if isinstance(value, bool):
         return "oui" if value else "non"
     if isinstance(value, int | float):
-        return _french_number(value)
+        return fmt_decimal(value)
     if isinstance(value, date):
-        return _french_date(value)
+        return fmt_date(value)
     return neutralise(value)
 
 
@@ -255,9 +242,7 @@ def _source_date(source: dict) -> date | None:
 def _source_line(source: dict) -> str:
     updated = _source_date(source)
     when = (
-        f"mise à jour le {_french_date(updated)}"
-        if updated
-        else "date de mise à jour non renseignée"
+        f"mise à jour le {fmt_date(updated)}" if updated else "date de mise à jour non renseignée"
     )
     producer = source.get("producteur")
     text = str(source.get("nom") or "source sans nom")
@@ -467,60 +452,12 @@ def _gpkg(df: pd.DataFrame, kind: str, demo: bool, sources: list[dict]) -> bytes
 # ---------------------------------------------------------------- SCDL
 
 
-def scdl_schema_cache_path() -> Path:
-    """Where the official SCDL schema is kept once fetched."""
-    folder = home_dir() / "schemas"
-    folder.mkdir(parents=True, exist_ok=True)
-    return folder / f"scdl_subventions_{SCDL_VERSION}.json"
-
-
-def _how_to_provide() -> str:
-    return (
-        f"Pour exporter au format SCDL, téléchargez le schéma officiel ({SCDL_SCHEMA_URL}) "
-        f"puis indiquez son chemin dans la variable d'environnement {SCDL_SCHEMA_ENV}, "
-        f"ou copiez-le sous {scdl_schema_cache_path()}."
-    )
-
-
-def _checked_schema(descriptor: dict, origin: str) -> dict:
-    names = [f.get("name") for f in descriptor.get("fields", []) if isinstance(f, dict)]
-    expected = [c.name for c in SCDL_COLUMNS]
-    if names != expected:
-        raise ExportError(
-            f"Le fichier {origin} n'est pas le schéma SCDL subventions {SCDL_VERSION} "
-            f"(colonnes inattendues). {_how_to_provide()}"
-        )
-    return descriptor
-
-
 def load_scdl_schema() -> dict:
-    """The SCDL subventions 2.1.1 Table Schema: $ESS_SCDL_SCHEMA, else the cache, else online."""
-    env_path = os.environ.get(SCDL_SCHEMA_ENV)
-    if env_path:
-        try:
-            descriptor = json.loads(Path(env_path).read_text(encoding="utf-8"))
-        except (OSError, ValueError) as exc:
-            raise ExportError(
-                f"Schéma SCDL illisible à l'emplacement {env_path} ({SCDL_SCHEMA_ENV}) : {exc}. "
-                f"{_how_to_provide()}"
-            ) from exc
-        return _checked_schema(descriptor, env_path)
-    cached = scdl_schema_cache_path()
-    if cached.exists():
-        try:
-            return _checked_schema(json.loads(cached.read_text(encoding="utf-8")), str(cached))
-        except ValueError:
-            cached.unlink(missing_ok=True)
+    """The official SCDL subventions 2.1.1 Table Schema (loaders.scdl_schema), or ExportError."""
     try:
-        response = fetch(SCDL_SCHEMA_URL, retries=1)
-        descriptor = response.json()
-    except (FetchError, ValueError) as exc:
-        raise ExportError(
-            f"Schéma SCDL subventions {SCDL_VERSION} indisponible ({exc}). {_how_to_provide()}"
-        ) from exc
-    descriptor = _checked_schema(descriptor, SCDL_SCHEMA_URL)
-    _write_atomic(cached, json.dumps(descriptor, ensure_ascii=False, indent=1).encode("utf-8"))
-    return descriptor
+        return scdl_schema.load_scdl_schema()
+    except scdl_schema.SchemaUnavailableError as exc:
+        raise ExportError(f"Export SCDL impossible : {exc}") from exc
 
 
 def _scdl_text(value) -> str:
@@ -570,6 +507,41 @@ def validate_scdl(payload: bytes, descriptor: dict) -> list[str]:
     return problems
 
 
+def _non_diffusible(df: pd.DataFrame) -> pd.Series:
+    """Grants whose beneficiary has SIRENE diffusion status P (as loaders.datasets hides them)."""
+    from loaders.datasets import HIDDEN_NAME
+
+    if "nomBeneficiaire" not in df.columns:
+        return pd.Series(False, index=df.index)
+
+    def blank(column: str) -> pd.Series:
+        if column not in df.columns:
+            return pd.Series(True, index=df.index)
+        return df[column].astype(object).map(lambda v: _missing(v) or not str(v).strip())
+
+    named = df["nomBeneficiaire"].astype(object).map(lambda v: str(v).strip() == HIDDEN_NAME)
+    return named & blank("idBeneficiaire") & blank("rnaBeneficiaire")
+
+
+def scdl_withheld(df: pd.DataFrame) -> tuple[int, float]:
+    """(count, committed euros) of the grants the SCDL export leaves out (status P)."""
+    hidden = _non_diffusible(df).to_numpy(dtype=bool)
+    amounts = pd.to_numeric(df.loc[hidden, "montant"], errors="coerce") if hidden.any() else None
+    return int(hidden.sum()), float(amounts.fillna(0).sum()) if amounts is not None else 0.0
+
+
+def scdl_withheld_text(df: pd.DataFrame) -> str | None:
+    """The French sentence saying what the SCDL export left out, None when nothing was."""
+    count, amount = scdl_withheld(df)
+    if not count:
+        return None
+    return (
+        f"{fmt_int(count)} subvention(s) pour {fmt_eur(amount, 2)} non publiée(s) : bénéficiaire "
+        "dont l'INSEE ne diffuse pas l'identité (statut de diffusion partielle) ; le SCDL exige "
+        "son SIRET ou son numéro RNA."
+    )
+
+
 def _scdl(df: pd.DataFrame, kind: str, demo: bool) -> bytes:
     if kind != "grants":
         raise ExportError("Le format SCDL ne concerne que les subventions.")
@@ -583,6 +555,7 @@ def _scdl(df: pd.DataFrame, kind: str, demo: bool) -> bytes:
         raise ExportError(
             "Export SCDL impossible : colonnes obligatoires absentes : " + ", ".join(missing) + "."
         )
+    df = df.loc[~_non_diffusible(df).to_numpy(dtype=bool)]
     descriptor = load_scdl_schema()
     columns = [(c.name, c.dtype, c.label) for c in SCDL_COLUMNS]
     frame = df.copy()

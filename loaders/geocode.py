@@ -24,6 +24,8 @@ from pathlib import Path
 import pandas as pd
 import requests
 
+from geo.communes import territory_of_postcode
+from geo.formatting import fmt_number
 from loaders.config import home_dir
 from loaders.http import FetchError, RateLimiter, fetch
 
@@ -34,11 +36,6 @@ GEOCODE_URLS = (
 CHUNK_ROWS = 1000
 REQUESTS_PER_S = 40  # documented limit is 50/s per IP; stay below it
 LILLE_CITYCODE = "59350"
-# Postcodes only used by Lille (with its associated communes); 59160 and 59260 are shared with
-# Capinghem and Lezennes: they get the hint only when the commune names Lille, Lomme or Hellemmes.
-LILLE_ONLY_POSTCODES = frozenset({"59000", "59777", "59800"})
-LILLE_SHARED_POSTCODES = frozenset({"59160", "59260"})
-LILLE_NAMES = ("lille", "lomme", "hellemmes")
 # "municipality" only locates the town centre: useless for neighbourhood and QPV analysis.
 ACCEPTED_TYPES = frozenset({"housenumber", "street", "locality"})
 
@@ -118,16 +115,11 @@ def _fold(text: str) -> str:
 
 
 def lille_citycode(postcode: str, commune: str) -> str:
-    """59350 when the postcode (and, for shared postcodes, the commune) says Lille, else ''."""
-    if postcode in LILLE_ONLY_POSTCODES:
-        return LILLE_CITYCODE
-    if postcode in LILLE_SHARED_POSTCODES and any(n in _fold(commune) for n in LILLE_NAMES):
-        return LILLE_CITYCODE
-    return ""
+    """59350 when the postcode (and, for shared postcodes, the commune) says Lille, else ''.
 
-
-def _french_score(score: float) -> str:
-    return f"{score:.2f}".replace(".", ",")
+    The rule is geo.communes.territory_of_postcode; the address base codes all of Lille 59350.
+    """
+    return LILLE_CITYCODE if territory_of_postcode(postcode, commune_name=commune) else ""
 
 
 def _missing_coord(series: pd.Series) -> pd.Series:
@@ -332,7 +324,7 @@ def _problem(result: dict, score_min: float) -> str | None:
         return "adresse introuvable : corriger à la main"
     score = result.get("score")
     if score is None or score < score_min:
-        shown = _french_score(score) if score is not None else "inconnu"
+        shown = fmt_number(score, 2) if score is not None else "inconnu"
         return f"score faible ({shown}) : corriger à la main"
     if result.get("type") and result["type"] not in ACCEPTED_TYPES:
         return "seule la commune a été reconnue, pas l'adresse : corriger à la main"

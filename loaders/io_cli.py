@@ -187,10 +187,13 @@ def cmd_export(args: argparse.Namespace) -> int:
         return _error("les options --annee et --axe ne s'appliquent qu'aux subventions (grants)")
     try:
         from loaders.datasets import load_datasets
-        from loaders.export import export_dataset
+        from loaders.export import ExportError, export_dataset, scdl_withheld, scdl_withheld_text
+        from loaders.layers import load_layers
+        from loaders.provenance import LAYER_LABELS, sources_records
     except ImportError as exc:
         return _error(f"export indisponible dans cette installation ({exc.name})")
     datasets = load_datasets()
+    sources = sources_records(load_layers(), datasets.meta, LAYER_LABELS)
     df = getattr(datasets, args.kind)
     if args.annee is not None:
         df = df[df["annee"] == args.annee]
@@ -201,32 +204,35 @@ def cmd_export(args: argparse.Namespace) -> int:
             df = filter_commune(df, args.commune)
         except LookupError as exc:
             return _error(str(exc))
+    withheld = scdl_withheld_text(df) if args.fmt == "scdl" else None
     try:
-        export_dataset(df, args.kind, args.fmt, args.output, demo=datasets.demo)
+        export_dataset(df, args.kind, args.fmt, args.output, demo=datasets.demo, sources=sources)
+    except ExportError as exc:
+        return _error(str(exc))
     except (OSError, ValueError) as exc:
         return _error(f"export impossible : {exc}")
     demo = " (données de démonstration fictives)" if datasets.demo else ""
-    print(f"Export : {len(df)} ligne(s) écrite(s) dans {args.output}{demo}.")
+    written = len(df) - (scdl_withheld(df)[0] if withheld else 0)
+    print(f"Export : {written} ligne(s) écrite(s) dans {args.output}{demo}.")
+    if withheld:
+        print(withheld)
     return 0
 
 
 def filter_commune(df, code: str):
-    """Rows located in commune `code`: by a `code_commune` column, else inside its polygon."""
+    """Rows located in commune `code`: by a `code_commune` column, else by geo.communes' rule."""
     if "code_commune" in df.columns:
         return df[df["code_commune"].astype("string") == code]
-    import geopandas as gpd
-
+    from geo.communes import commune_codes
     from loaders.layers import load_layer
 
     communes, meta = load_layer("communes")
     if communes is None:
         raise LookupError(f"couche des communes indisponible ({meta.reason})")
-    polygon = communes[communes["code"] == code]
-    if polygon.empty:
+    if not (communes["code"].astype(str) == code).any():
         codes = ", ".join(sorted(communes["code"].astype(str)))
         raise LookupError(f"commune « {code} » inconnue (codes : {codes})")
-    inside = gpd.sjoin(df, polygon[["geometry"]], how="inner", predicate="within")
-    return df.loc[df.index.isin(inside.index)]
+    return df.loc[(commune_codes(df.geometry, communes) == code).to_numpy(dtype=bool)]
 
 
 def cmd_bilan(args: argparse.Namespace) -> int:

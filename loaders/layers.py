@@ -18,6 +18,7 @@ from pathlib import Path
 import geopandas as gpd
 import requests
 
+from geo.formatting import fmt_date
 from loaders import cache as layer_cache
 from loaders.config import manifest
 from loaders.http import FetchError
@@ -166,7 +167,8 @@ def fetch_layer(
             kept = (
                 "la couche embarquée est utilisée"
                 if meta.embedded
-                else f"la copie en cache du {_french_date(meta.retrieved)} est utilisée"
+                else "la copie en cache du "
+                f"{fmt_date(meta.retrieved, 'date inconnue')} est utilisée"
             )
             meta.warning = f"Source officielle injoignable ({exc}) : {kept}."
         return gdf, meta
@@ -219,12 +221,3 @@ def _file_date(path: Path) -> str | None:
         except sqlite3.Error:
             pass
     return date_from_name(path.name)
-
-
-def _french_date(iso: str | None) -> str:
-    if not iso:
-        return "date inconnue"
-    try:
-        return datetime.fromisoformat(iso).strftime("%d/%m/%Y")
-    except ValueError:
-        return iso

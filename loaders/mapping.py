@@ -23,8 +23,8 @@ import unicodedata
 from functools import lru_cache
 from pathlib import Path
 
-from loaders import model
-from loaders.config import home_dir, store_dir
+from loaders import model, scdl_schema
+from loaders.config import store_dir
 
 KINDS = tuple(model.SCHEMAS)
 KIND_LABELS = {"structures": "structures", "grants": "subventions", "land": "sites fonciers"}
@@ -238,14 +238,13 @@ LEGACY_GRANT_COLUMNS: dict[str, tuple[str, ...]] = {
 
 
 def cached_schema_path() -> Path:
-    """The copy of the SCDL schema kept by exports (loaders.export.scdl_schema_cache_path, not
-    imported here: it loads the whole export stack; tests check both paths agree)."""
-    return home_dir() / "schemas" / "scdl_subventions_2.1.1.json"
+    """The copy of the official SCDL schema cached by loaders.scdl_schema."""
+    return scdl_schema.scdl_schema_cache_path()
 
 
 def _schema_files() -> tuple[tuple[str, float], ...]:
     """(path, mtime) of the SCDL schema files at hand: $ESS_SCDL_SCHEMA, then the cached copy."""
-    files = [Path(env)] if (env := os.environ.get("ESS_SCDL_SCHEMA")) else []
+    files = [Path(env)] if (env := os.environ.get(scdl_schema.SCDL_SCHEMA_ENV)) else []
     files.append(cached_schema_path())
     return tuple((str(f), f.stat().st_mtime) for f in files if f.is_file())
 

@@ -6,8 +6,13 @@ documented model and the enforced model cannot drift apart (tests/test_docs.py c
 
 from __future__ import annotations
 
+import math
 import re
+import unicodedata
 from dataclasses import dataclass
+from numbers import Real
+
+from stdnum.fr import siren, siret
 
 from loaders.config import strategy
 
@@ -99,7 +104,13 @@ STRATEGY_GRANT_COLUMNS: tuple[Column, ...] = (
 GRANT_COLUMNS: tuple[Column, ...] = SCDL_COLUMNS + STRATEGY_GRANT_COLUMNS
 
 STRUCTURE_COLUMNS: tuple[Column, ...] = (
-    Column("siret", "str", True, "SIRET", "14-digit establishment identifier, Luhn-checked."),
+    Column(
+        "siret",
+        "str",
+        True,
+        "SIRET",
+        "14-digit establishment identifier; its key and its SIREN's key checked.",
+    ),
     Column("siren", "str", False, "SIREN", "9-digit legal unit identifier (derived from SIRET)."),
     Column("rna", "str", False, "RNA", "Association register number, W followed by 9 digits."),
     Column("nom", "str", True, "Nom", "Name of the structure."),
@@ -157,33 +168,53 @@ LAND_TYPES = ("local", "terrain", "friche")
 LAND_STATUSES = ("disponible", "attribué", "à l'étude")
 
 _RNA = re.compile(r"^W\d{9}$")
-_LA_POSTE_SIREN = "356000000"
-
-
-def _luhn_ok(digits: str) -> bool:
-    total = 0
-    for i, ch in enumerate(reversed(digits)):
-        d = int(ch)
-        if i % 2 == 1:
-            d *= 2
-            if d > 9:
-                d -= 9
-        total += d
-    return total % 10 == 0
 
 
 def siren_is_valid(value: str) -> bool:
-    """Nine digits passing the Luhn checksum."""
-    return len(value) == 9 and value.isdigit() and _luhn_ok(value)
+    """Nine digits whose last is the Luhn key (python-stdnum's stdnum.fr.siren)."""
+    return isinstance(value, str) and value.isdigit() and siren.is_valid(value)
 
 
 def siret_is_valid(value: str) -> bool:
-    """Fourteen digits passing the Luhn checksum (La Poste: digit sum divisible by 5)."""
-    if len(value) != 14 or not value.isdigit():
+    """Fourteen digits with both keys right: the SIRET's own and its SIREN's (stdnum.fr.siret).
+
+    The one SIRET check of the dashboard. La Poste's establishments (SIREN 356000000) share one
+    SIREN and follow their own rule (digit sum divisible by 5), which stdnum applies.
+    """
+    return isinstance(value, str) and len(value) == 14 and value.isdigit() and siret.is_valid(value)
+
+
+# Yes/no words of the files the City and its partners send (any case, accents or punctuation:
+# "Oui", "VRAI", "x" ticked in a spreadsheet); exports always write "oui"/"non".
+TRUE_WORDS = frozenset({"oui", "o", "vrai", "true", "t", "yes", "y", "1", "x"})
+FALSE_WORDS = frozenset({"non", "n", "faux", "false", "f", "no", "0"})
+_WHOLE_01 = re.compile(r"^[01](?:[.,]0+)?$")
+
+
+def parse_bool(value: object) -> bool | None:
+    """True or False for a yes/no value (TRUE_WORDS, FALSE_WORDS, 1/0, 1.0), else None.
+
+    The one boolean parser of the dashboard: imports, the typed datasets, exports and SIRENE
+    answers all read yes/no values with it.
+    """
+    if value is None or isinstance(value, bool):
+        return value
+    if type(value).__name__ == "bool_":  # numpy
+        return bool(value)
+    if isinstance(value, Real):  # numpy numbers included
+        if math.isnan(value):
+            return None
+        return bool(value) if value in (0, 1) else None
+    text = str(value).strip()
+    if _WHOLE_01.match(text):
+        return text[0] == "1"
+    decomposed = unicodedata.normalize("NFKD", text.casefold())
+    word = re.sub(r"[^a-z0-9]", "", "".join(c for c in decomposed if not unicodedata.combining(c)))
+    if word in TRUE_WORDS:
+        return True
+    if word in FALSE_WORDS:
         return False
-    if value.startswith(_LA_POSTE_SIREN) and value != "35600000000048":
-        return sum(int(c) for c in value) % 5 == 0
-    return _luhn_ok(value)
+    return None
 
 
 def rna_is_valid(value: str) -> bool:

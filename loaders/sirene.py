@@ -19,7 +19,7 @@ import requests
 from loaders.config import home_dir
 from loaders.geocode import JsonCache
 from loaders.http import FetchError, RateLimiter, fetch
-from loaders.model import siret_is_valid
+from loaders.model import parse_bool, siret_is_valid
 
 API_ROOT = "https://recherche-entreprises.api.gouv.fr"
 REQUESTS_PER_S = 7
@@ -145,17 +145,6 @@ def _is_missing(value) -> bool:
     return isinstance(value, str) and value.strip() == ""
 
 
-def _as_bool(value) -> bool | None:
-    if isinstance(value, bool):
-        return value
-    text = str(value).strip().lower()
-    if text in ("true", "oui", "1", "vrai"):
-        return True
-    if text in ("false", "non", "0", "faux"):
-        return False
-    return None
-
-
 def _prepare(df: pd.DataFrame) -> pd.DataFrame:
     out = df.copy()
     for column in ("lat", "lon"):
@@ -258,8 +247,8 @@ def _apply(out: pd.DataFrame, row_id, siret: str, record: dict) -> list[str]:
         mine = out.at[row_id, "est_ess"]
         if _is_missing(mine):
             out.at[row_id, "est_ess"] = est_ess
-        elif _as_bool(mine) is not None and _as_bool(mine) != est_ess:
-            side = "marqué ESS" if _as_bool(mine) else "non marqué ESS"
+        elif parse_bool(mine) is not None and parse_bool(mine) != est_ess:
+            side = "marqué ESS" if parse_bool(mine) else "non marqué ESS"
             warnings.append(
                 f"SIRET {siret} : {side} dans le fichier, l'inverse selon ESS France/INSEE "
                 "(valeur du fichier conservée)."

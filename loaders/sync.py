@@ -11,9 +11,9 @@ import json
 import time
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
-from datetime import datetime
 from pathlib import Path
 
+from geo.formatting import fmt_date, fmt_int
 from loaders.http import FetchError
 from loaders.layers import (
     LAYER_NAMES,
@@ -64,7 +64,7 @@ def _describe_current(name: str) -> LayerReport:
     return LayerReport(
         name,
         "kept",
-        f"cache conservé ({meta.source}, obtenu le {french_date(meta.retrieved)})",
+        f"cache conservé ({meta.source}, obtenu le {fmt_date(meta.retrieved, 'inconnue')})",
         meta.rows,
     )
 
@@ -133,7 +133,7 @@ def run_sync(
     reports = sync_layers(from_dirs, offline=offline, layers=layers)
     out("Couches de référence :")
     for report in reports:
-        rows = f" ({french_int(report.rows)} lignes)" if report.rows else ""
+        rows = f" ({fmt_int(report.rows)} lignes)" if report.rows else ""
         out(f"  - {report.name}{rows} : {report.message}")
     from loaders import pipeline
 
@@ -187,8 +187,8 @@ def _table(data: dict) -> str:
         rows.append(
             (
                 name,
-                french_int(entry["rows"]),
-                french_date(entry.get("updated")),
+                fmt_int(entry["rows"]),
+                fmt_date(entry.get("updated"), "inconnue"),
                 entry.get("source") or "",
             )
         )
@@ -207,27 +207,8 @@ def _table(data: dict) -> str:
     ):
         meta = data["datasets"].get(key) or {}
         lines.append(
-            f"  {label} : {french_int(meta.get('rows') or 0)} lignes — "
+            f"  {label} : {fmt_int(meta.get('rows') or 0)} lignes — "
             f"{meta.get('source') or 'source inconnue'} "
-            f"(mise à jour : {french_date(meta.get('updated'))})"
+            f"(mise à jour : {fmt_date(meta.get('updated'), 'inconnue')})"
         )
     return "\n".join(lines)
-
-
-def french_int(value: int | float) -> str:
-    """12 345 (narrow no-break space as thousands separator)."""
-    return f"{int(value):,}".replace(",", "\u202f")
-
-
-def french_date(value: str | None) -> str:
-    """23/06/2021 from an ISO date or datetime; month-only dates as 10/2023."""
-    if not value:
-        return "inconnue"
-    text = str(value)
-    try:
-        return datetime.fromisoformat(text).strftime("%d/%m/%Y")
-    except ValueError:
-        parts = text.split("-")
-        if len(parts) == 2 and all(p.isdigit() for p in parts):
-            return f"{parts[1]}/{parts[0]}"
-        return text

@@ -53,10 +53,11 @@ import shapely
 import shapely.ops
 
 from geo.crs import MEL_BBOX
-from geo.formatting import NNBSP, fmt_number
+from geo.formatting import NNBSP, fmt_date, fmt_number
 from loaders import model
 from loaders.mapping import normalise_name
 from loaders.readers_tabular import _PLAIN_NUMBER, parse_number
+from loaders.scdl_schema import V2_1_ONLY, SchemaUnavailableError, scdl_table_schema
 
 YEAR_MIN, YEAR_MAX = 2021, 2026
 # Grants of other years are kept and flagged `hors_periode`; years outside this range are typos.
@@ -69,8 +70,6 @@ GRANT_BLOCKING = frozenset(
     {"montant", "montant_verse", "nomBeneficiaire", DATE_COLUMN, "id_subvention"}
 )
 NATURES = ("aide en numéraire", "aide en nature")
-_TRUE = {"oui", "o", "true", "vrai", "1", "yes", "y", "x"}
-_FALSE = {"non", "n", "false", "faux", "0", "no"}
 
 ID_COLUMN = {"grants": "id_subvention", "structures": "siret", "land": "site_id"}
 
@@ -94,17 +93,6 @@ def row_numbers(df: pd.DataFrame) -> list[int]:
     if isinstance(df.index, pd.RangeIndex) and df.index.start == 0 and df.index.step == 1:
         return [i + 2 for i in range(len(df))]
     return [int(i) for i in df.index]
-
-
-def fr_date(iso: str) -> str:
-    """2021-06-23 -> 23/06/2021."""
-    return f"{iso[8:10]}/{iso[5:7]}/{iso[0:4]}"
-
-
-def fr_number(value: float) -> str:
-    """12345.67 -> 12 345,67 (narrow no-break space, geo.formatting), no ",00" for whole numbers."""
-    text = fmt_number(value, 2)
-    return text[:-3] if text.endswith(",00") else text
 
 
 # --- value parsers: each returns (value, note) where note says what was normalised -------------
@@ -131,16 +119,7 @@ def parse_date(text: str) -> tuple[str | None, str | None]:
         iso = dt.date(y, m, d).isoformat()
     except ValueError:
         return None, None
-    return iso, None if iso == text else f"date « {text} » lue {fr_date(iso)} (écrite {iso})"
-
-
-def parse_bool(text: str) -> bool | None:
-    low = normalise_name(text)
-    if low in _TRUE:
-        return True
-    if low in _FALSE:
-        return False
-    return None
+    return iso, None if iso == text else f"date « {text} » lue {fmt_date(iso)} (écrite {iso})"
 
 
 _CODE = re.compile(
@@ -229,7 +208,7 @@ class _Checker:
                 self.reject(row, col, f"valeur non numérique : « {_short(text)} »")
             return None
         if minimum is not None and value < minimum:
-            shown = fr_number(value) if value > -1e12 else f"« {_short(text)} »"
+            shown = fmt_number(value, 2, trim=True) if value > -1e12 else f"« {_short(text)} »"
             self.reject(row, col, f"valeur négative : {shown}")
             return None
         if col in CEILINGS and value > CEILINGS[col][0]:
@@ -242,7 +221,7 @@ class _Checker:
             )
             return None
         if not _PLAIN_NUMBER.match(text):
-            self.warn(row, col, f"nombre « {text} » lu {fr_number(value)}")
+            self.warn(row, col, f"nombre « {text} » lu {fmt_number(value, 2, trim=True)}")
         return value
 
     def date(self, row: int, col: str, text: str) -> str | None:
@@ -259,7 +238,7 @@ class _Checker:
     def boolean(self, row: int, col: str, text: str) -> bool | None:
         if not text:
             return None
-        value = parse_bool(text)
+        value = model.parse_bool(text)
         if value is None:
             self.reject(row, col, f"valeur « {_short(text)} » non reconnue (oui ou non attendu)")
         elif text not in ("oui", "non"):
@@ -316,7 +295,8 @@ class _Checker:
             row,
             lat_col,
             f"coordonnées hors de la Métropole européenne de Lille "
-            f"(latitude {fr_number(lat)}, longitude {fr_number(lon)}) : attendu du WGS84 en degrés",
+            f"(latitude {fmt_number(lat, 2, trim=True)}, "
+            f"longitude {fmt_number(lon, 2, trim=True)}) : attendu du WGS84 en degrés",
         )
         return None, None
 
@@ -908,51 +888,6 @@ def count_rejected(rejects: list[dict]) -> int:
 
 # --- conformity with the official SCDL Table Schema (frictionless) ------------------------------
 
-_SCDL_PERIOD = r"^[0-9]{4}\-[0-9]{2}\-[0-9]{2}(\/[0-9]{4}\-[0-9]{2}\-[0-9]{2})?$"
-_SCDL_NATURES = [
-    "aide en numéraire",
-    "aide en nature",
-    "aide en numéraire;aide en nature",
-    "aide en nature;aide en numéraire",
-]
-# Constraints of the published schemas (gitlab.com/opendatafrance/scdl/subventions, v2.1.1 and
-# v2.0.2); tests/test_validation.py compares them field by field with the official JSON files.
-_SCDL_CONSTRAINTS: dict[str, dict] = {
-    "nomAttribuant": {"required": True},
-    "idAttribuant": {"required": True, "pattern": r"^\d{14}$"},
-    "dateConvention": {"required": True},
-    "nomBeneficiaire": {"required": True},
-    "rnaBeneficiaire": {"pattern": r"^W\d{9}$"},
-    "objet": {"required": True, "maxLength": 256},
-    "montant": {"required": True},
-    "nature": {"required": True, "enum": _SCDL_NATURES},
-    "conditionsVersement": {"required": True, "maxLength": 256},
-    "datesPeriodeVersement": {"required": True, "pattern": _SCDL_PERIOD},
-    "idRAE": {"maxLength": 5},
-    "notificationUE": {"required": True},
-    "pourcentageSubvention": {"required": True, "minimum": 0.01, "maximum": 1},
-}
-_SCDL_V2_ONLY = ("rnaBeneficiaire", "dispositifAide")  # added by 2.1
-_TABLE_TYPES = {"str": "string", "date": "date", "float": "number", "bool": "boolean"}
-
-
-def scdl_table_schema(version: str = "2.1.1") -> dict:
-    """The fields of the SCDL subventions Table Schema, version "2.1.1" or "2.0.2"."""
-    fields = []
-    for col in model.SCDL_COLUMNS:
-        if version.startswith("2.0") and col.name in _SCDL_V2_ONLY:
-            continue
-        field: dict = {"name": col.name, "type": _TABLE_TYPES[col.dtype]}
-        constraints = dict(_SCDL_CONSTRAINTS.get(col.name, {}))
-        if col.name == "idBeneficiaire" and version.startswith("2.0"):
-            constraints = {"required": True, "pattern": r"^\d{14}$"}
-        if constraints:
-            field["constraints"] = constraints
-        if col.dtype == "bool":
-            field["trueValues"], field["falseValues"] = ["oui"], ["non"]
-        fields.append(field)
-    return {"fields": fields}
-
 
 def scdl_columns_in(columns: list[str]) -> dict[str, str]:
     """Source column -> SCDL field, for columns named like SCDL fields (any case or accents)."""
@@ -1014,10 +949,13 @@ def check_scdl_conformity(frame: pd.DataFrame) -> tuple[str | None, list[dict]]:
     from frictionless import Detector, Resource, Schema  # local: slow to import
 
     found = scdl_columns_in(columns)
-    version = "2.1.1" if set(found.values()) & set(_SCDL_V2_ONLY) else "2.0.2"
-    descriptor = scdl_table_schema(version)
-    fields = {f["name"]: f for f in descriptor["fields"]}
+    version = "2.1.1" if set(found.values()) & set(V2_1_ONLY) else "2.0.2"
     prefix = f"Conformité SCDL {version} : "
+    try:
+        descriptor = scdl_table_schema(version)
+    except SchemaUnavailableError as exc:  # offline without the official file: say so, import
+        return version, [{"row": None, "column": "", "message": prefix + f"non vérifiée. {exc}"}]
+    fields = {f["name"]: f for f in descriptor["fields"]}
     findings: list[dict] = []
     for name, field in fields.items():
         if field.get("constraints", {}).get("required") and name not in found.values():

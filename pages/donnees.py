@@ -3,9 +3,9 @@
 import pandas as pd
 import streamlit as st
 
-from geo.formatting import fmt_date, fmt_int
+from geo.formatting import fmt_date, fmt_eur, fmt_int
 from loaders import config
-from loaders.export import ExportError, export_dataset
+from loaders.export import ExportError, export_dataset, scdl_withheld_text
 from pages import shared
 
 data = shared.bundle()
@@ -81,6 +81,8 @@ if st.button("Préparer le fichier", key="export_prepare"):
     except (ExportError, ValueError) as exc:
         st.error(str(exc))
     else:
+        if fmt == "scdl" and (withheld := scdl_withheld_text(frame[kind])):
+            st.info(withheld)
         suffix = {"scdl": "csv"}.get(fmt, fmt)
         st.download_button(
             f"Télécharger ({formats[fmt]})",
@@ -93,7 +95,7 @@ st.subheader("La stratégie ESS 2021-2026")
 strategy = config.strategy()
 st.markdown(
     f"{strategy['titre']} — délibération du {fmt_date(strategy['deliberation'])}, enveloppe de "
-    f"{fmt_int(strategy['enveloppe_eur'])}\u202f€ sur {strategy['periode'][0]}-"
+    f"{fmt_eur(strategy['enveloppe_eur'])} sur {strategy['periode'][0]}-"
     f"{strategy['periode'][1]}."
 )
 for axis in strategy["axes"]:

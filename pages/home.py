@@ -6,7 +6,7 @@ import streamlit as st
 from streamlit_folium import st_folium
 
 from geo.filters import empty_selection_message
-from geo.formatting import fmt_eur, fmt_int, fmt_pct
+from geo.formatting import fmt_eur, fmt_int, fmt_m, fmt_pct
 from geo.indicators import key_figures
 from geo.pagemaps import funded_map, grants_points
 from geo.status import loaded_qpv_lists, located
@@ -58,7 +58,7 @@ else:
     else:
         c4.caption(
             f"{fmt_pct(figures['part_montant_pres_qpv'])} dans un QPV ou à moins de "
-            f"{fmt_int(config.qpv_buffer_m())}\u202fm"
+            f"{fmt_m(config.qpv_buffer_m())}"
         )
     if qpv is not None:
         st.caption(

@@ -22,24 +22,15 @@ import streamlit as st
 
 from geo import filters as geo_filters
 from geo.formatting import fmt_date, fmt_int
-from loaders import config
+from loaders import config, provenance
 from loaders.datasets import Datasets, load_datasets
 from loaders.layers import LayerMeta, fetch_layer, import_layer, load_layers
 from loaders.pipeline import Enriched, enriched
+from loaders.provenance import LAYER_LABELS
 from loaders.staff import AttemptLimiter, GateConfig, gate_config, read_secrets
 
 _log = logging.getLogger("ess.pages")
 
-LAYER_LABELS = {
-    "communes": "Communes (Lille, Hellemmes, Lomme)",
-    "mel_communes": "Communes de la MEL",
-    "quartiers": "Quartiers",
-    "iris": "IRIS et population",
-    "qpv_2015": "QPV (liste 2015)",
-    "qpv_2024": "QPV (liste 2024)",
-    "friches": "Friches (Cartofriches)",
-    "ess_establishments": "Établissements ESS (SIRENE)",
-}
 
 ALL_FILTERS = (
     "years",
@@ -330,36 +321,9 @@ def layer_upload(name: str, key: str) -> None:
     st.rerun()
 
 
-DATASET_LABELS = {"structures": "Structures", "grants": "Subventions", "land": "Sites fonciers"}
-
-
 def sources_records(data: Bundle, layer_names: list[str]) -> list[dict]:
     """Each source shown on a page, with its producer and last update date (for exports too)."""
-    manifest = config.manifest()
-    out = []
-    for name in layer_names:
-        meta = data.metas.get(name)
-        if meta is None or not meta.rows:
-            continue
-        producer = manifest.get(name, {}).get("producteur")
-        out.append(
-            {
-                "nom": LAYER_LABELS.get(name, name),
-                "producteur": f"{producer} — {meta.source}" if producer else meta.source,
-                "mis_a_jour": meta.updated or "",
-                "recupere": meta.retrieved or "",
-            }
-        )
-    for kind, meta in data.datasets.meta.items():
-        out.append(
-            {
-                "nom": DATASET_LABELS.get(kind, kind),
-                "producteur": meta.get("source", ""),
-                "mis_a_jour": meta.get("updated") or "",
-                "recupere": "",
-            }
-        )
-    return out
+    return provenance.sources_records(data.metas, data.datasets.meta, layer_names)
 
 
 def sources_footer(data: Bundle, layer_names: list[str]) -> None:

@@ -21,6 +21,14 @@ def shared_data() -> Path:
     return SHARED_DATA
 
 
+@pytest.fixture(autouse=True)
+def official_scdl_schema(monkeypatch) -> None:
+    """The official SCDL schema from ../shared/data: tests never download it (they may unset it)."""
+    path = SHARED_DATA / "activity" / "scdl_subventions_schema_v2.1.1.json"
+    if path.is_file():
+        monkeypatch.setenv("ESS_SCDL_SCHEMA", str(path))
+
+
 @pytest.fixture
 def ess_home(tmp_path, monkeypatch) -> Path:
     """An empty ESS_HOME so tests never touch the developer's cache or store."""

@@ -13,7 +13,7 @@ import pytest
 from frictionless import Resource, Schema
 from shapely.geometry import Point
 
-from loaders import export
+from loaders import scdl_schema as official_schema
 from loaders.export import DEMO_WARNING, ExportError, export_dataset
 from loaders.model import SCDL_COLUMNS
 from tests.httpserver import LocalServer, Reply, refused_url
@@ -286,7 +286,7 @@ def test_scdl_refuses_invalid_rows_before_writing(ess_home, scdl_schema, tmp_pat
 
 def test_scdl_without_schema_says_how_to_provide_it(ess_home, monkeypatch):
     monkeypatch.delenv("ESS_SCDL_SCHEMA", raising=False)
-    monkeypatch.setattr(export, "SCDL_SCHEMA_URL", refused_url("/schema.json"))
+    monkeypatch.setattr(official_schema, "SCDL_SCHEMA_URL", refused_url("/schema.json"))
     with pytest.raises(ExportError, match="ESS_SCDL_SCHEMA"):
         export_dataset(_grants(), "grants", "scdl", demo=False)
 
@@ -296,9 +296,9 @@ def test_scdl_schema_is_fetched_once_then_cached(ess_home, shared_data, monkeypa
     body = (shared_data / "activity" / "scdl_subventions_schema_v2.1.1.json").read_bytes()
     with LocalServer() as server:
         url = server.script("/schema.json", Reply(200, body))
-        monkeypatch.setattr(export, "SCDL_SCHEMA_URL", url)
+        monkeypatch.setattr(official_schema, "SCDL_SCHEMA_URL", url)
         first = export_dataset(_grants(), "grants", "scdl", demo=False)
         second = export_dataset(_grants(), "grants", "scdl", demo=False)
         assert len(server.hits("/schema.json")) == 1
     assert first == second
-    assert export.scdl_schema_cache_path().read_bytes()
+    assert official_schema.scdl_schema_cache_path().read_bytes()

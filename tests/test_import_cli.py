@@ -102,7 +102,7 @@ def test_undo(tmp_path, ess_home, capsys):
     assert store.read_kind("grants") is None
 
 
-def test_export_filters_and_calls_export_dataset(tmp_path, monkeypatch, capsys):
+def test_export_filters_and_calls_export_dataset(tmp_path, ess_home, monkeypatch, capsys):
     grants = gpd.GeoDataFrame(
         {
             "id_subvention": ["a", "b", "c", "d"],
@@ -113,12 +113,14 @@ def test_export_filters_and_calls_export_dataset(tmp_path, monkeypatch, capsys):
         geometry=[Point(3.06, 50.63)] * 4,
         crs="EPSG:4326",
     )
-    datasets = types.SimpleNamespace(grants=grants, structures=None, land=None, demo=True)
+    datasets = types.SimpleNamespace(grants=grants, structures=None, land=None, demo=True, meta={})
     calls = []
     fake_datasets = types.ModuleType("loaders.datasets")
     fake_datasets.load_datasets = lambda: datasets
     fake_export = types.ModuleType("loaders.export")
-    fake_export.export_dataset = lambda df, kind, fmt, path, *, demo: calls.append(
+    fake_export.ExportError = type("ExportError", (Exception,), {})
+    fake_export.scdl_withheld = fake_export.scdl_withheld_text = None
+    fake_export.export_dataset = lambda df, kind, fmt, path, *, demo, sources: calls.append(
         (list(df["id_subvention"]), kind, fmt, path, demo)
     )
     monkeypatch.setitem(sys.modules, "loaders.datasets", fake_datasets)

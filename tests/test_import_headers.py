@@ -183,7 +183,7 @@ def test_row_empty_after_mapping_is_one_reject_not_a_duplicate(tmp_path, ess_hom
 
 
 def test_schema_copy_cached_by_exports_is_the_one_read(ess_home):
-    from loaders.export import scdl_schema_cache_path
     from loaders.mapping import cached_schema_path
+    from loaders.scdl_schema import scdl_schema_cache_path
 
     assert cached_schema_path() == scdl_schema_cache_path()

@@ -15,10 +15,19 @@ from functools import lru_cache
 from pathlib import Path
 
 import geopandas as gpd
+import numpy as np
 import pandas as pd
 import requests
 import shapely
 
+from geo.communes import (
+    CITY_NAMES,
+    HELLEMMES,
+    LILLE,
+    LOMME,
+    commune_codes,
+    territory_of_postcode,
+)
 from geo.crs import DISPLAY_CRS, MEL_BBOX
 from loaders.http import FetchError, fetch
 from loaders.readers import (
@@ -30,13 +39,8 @@ from loaders.readers import (
 )
 
 # Lille and its two communes associées: the "territory" codes used throughout the dashboard.
-LILLE, HELLEMMES, LOMME = "59350", "59298", "59355"
 TERRITORY_CODES = (LILLE, HELLEMMES, LOMME)
-TERRITORY_NAMES = {
-    LILLE: "Lille",
-    HELLEMMES: "Hellemmes",
-    LOMME: "Lomme",
-}
+TERRITORY_NAMES = dict(CITY_NAMES)
 MEL_SIREN = "200093201"
 
 
@@ -334,11 +338,11 @@ class LayerSource:
 
 
 def territory_from_postcode(postcodes: pd.Series, codes: pd.Series) -> pd.Series:
-    """Lille's communes associées by postcode (59260, 59160), else the INSEE code."""
+    """Lille's communes associées by postcode (geo.communes rule), else the INSEE code."""
     out = codes.copy()
-    is_lille = codes == LILLE
-    out[is_lille & (postcodes == "59260")] = HELLEMMES
-    out[is_lille & (postcodes == "59160")] = LOMME
+    for i in np.flatnonzero((codes == LILLE).fillna(False).to_numpy(dtype=bool)):
+        said = territory_of_postcode(postcodes.iloc[i], commune_code=LILLE)
+        out.iloc[i] = said or LILLE
     return out
 
 
@@ -350,10 +354,7 @@ def territory_by_location(gdf: gpd.GeoDataFrame, fallback: pd.Series) -> pd.Seri
     out = fallback.copy()
     if communes is None or gdf.empty:
         return out
-    points = gpd.GeoDataFrame(geometry=gdf.geometry.representative_point(), crs=gdf.crs)
-    joined = gpd.sjoin(points, communes[["code", "geometry"]], how="left", predicate="within")
-    joined = joined[~joined.index.duplicated()]
-    located = joined["code"].reindex(gdf.index)
+    located = commune_codes(gdf.geometry, communes)
     mask = located.notna() & (fallback.isna() | (fallback == LILLE))
     out[mask] = located[mask]
     return out

@@ -20,6 +20,7 @@ import requests
 from geo.crs import DISPLAY_CRS
 from loaders.config import manifest
 from loaders.http import RateLimiter, fetch
+from loaders.model import parse_bool
 from loaders.readers import read_vector
 from loaders.sources.common import (
     LILLE,
@@ -187,7 +188,7 @@ class EssEstablishmentsSource(LayerSource):
         def flag(col: str, default: bool) -> pd.Series:
             if col not in df.columns:
                 return pd.Series(default, index=df.index)
-            return df[col].map(lambda v: str(v).strip().lower() in ("true", "1", "oui", "o", "t"))
+            return df[col].map(lambda v: parse_bool(v) is True)
 
         gdf = gpd.GeoDataFrame(
             {
