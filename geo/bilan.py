@@ -28,6 +28,7 @@ import geopandas as gpd
 import numpy as np
 import pandas as pd
 
+from geo.communes import commune_codes
 from geo.crs import COMPUTE_CRS
 
 LAND_PRIORITY = 7
@@ -448,13 +449,8 @@ def _land(inputs: BilanInputs, scope: pd.DataFrame, year: int) -> Section:
     else:
         communes = inputs.layers.get("communes")
         inside = friches
-        if communes is not None and len(communes):
-            hits = gpd.sjoin(
-                friches.to_crs(COMPUTE_CRS)[["geometry"]],
-                communes.to_crs(COMPUTE_CRS)[["geometry"]],
-                predicate="intersects",
-            )
-            inside = friches.iloc[sorted(set(hits.index.map(friches.index.get_loc)))]
+        if communes is not None and len(communes):  # the one membership rule (geo.communes)
+            inside = friches[commune_codes(friches.geometry, communes).notna().to_numpy()]
         surface = pd.to_numeric(inside.get("surface_m2"), errors="coerce")
         extra["friches"] = {"sites": len(inside), "surface_m2": float(surface.sum(skipna=True))}
         if land is not None and len(land) and "geometry" in land:
