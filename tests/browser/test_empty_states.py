@@ -71,6 +71,12 @@ def test_empty_selection_says_so(page, dashboard_without_qpv, slug, query):
             assert "ne correspond aux filtres" not in text
         else:
             assert f"Aucun site foncier ne correspond aux filtres : {phrase}. {CLOSING}" in text
+    elif slug == "comparer":
+        # Comparer applies only the filters its sidebar shows (issue 8): these stay in the URL
+        # for the other pages, are not applied here, and the page says which filters are.
+        assert "ne correspond aux filtres" not in text
+        assert QUERIES[query] not in text
+        assert "Aucun filtre appliqué" in text
     else:
         assert f"Aucune subvention ne correspond aux filtres : {QUERIES[query]}. {CLOSING}" in text
     if query == "q=zzzzzzzz":
