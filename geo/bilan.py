@@ -30,63 +30,21 @@ import pandas as pd
 
 from geo.communes import commune_codes
 from geo.crs import COMPUTE_CRS
+from geo.status import (
+    AWAY,
+    INSIDE,
+    NEAR,
+    UNLOCATED,
+    loaded_qpv_lists,
+    missing_qpv_lists,
+    qpv_status,
+)
 
 LAND_PRIORITY = 7
 QPV_PRIORITY = 16
 MEL_PRIORITY = 20
 HIDDEN_NAME = "Structure non diffusible"  # as loaders.datasets names a SIRENE status P beneficiary
 QPV_LISTS = ("2015", "2024")
-INSIDE, NEAR, AWAY, UNKNOWN, UNLOCATED = "dans", "proche", "ailleurs", "inconnu", "non_localise"
-
-
-def loaded_qpv_lists(layers: dict) -> list[str]:
-    """The QPV lists present in ``layers``, e.g. ["2015", "2024"]."""
-    return [g for g in QPV_LISTS if layers.get(f"qpv_{g}") is not None and len(layers[f"qpv_{g}"])]
-
-
-def _located(df: pd.DataFrame) -> pd.Series:
-    if isinstance(df, gpd.GeoDataFrame):
-        return pd.Series((df.geometry.notna() & ~df.geometry.is_empty).to_numpy(), df.index)
-    if "dist_qpv_m" in df.columns:
-        return df["dist_qpv_m"].notna()
-    return pd.Series(True, index=df.index)
-
-
-def _generation(df: pd.DataFrame, switch_year: int) -> pd.Series:
-    if "qpv_generation" in df.columns:
-        gen = df["qpv_generation"].astype(object)
-        return gen.where(gen.notna(), None).map(lambda g: None if g is None else str(g))
-    years = _years(df)
-    return pd.Series(np.where(years >= switch_year, "2024", "2015"), index=df.index, dtype=object)
-
-
-def qpv_status(df: pd.DataFrame, loaded: list[str], switch_year: int = 2024) -> pd.Series:
-    """Per grant: INSIDE, NEAR (within the buffer, not inside), AWAY, UNKNOWN or UNLOCATED.
-
-    UNKNOWN: located, but the QPV list of its year is not loaded (neither inside nor away).
-    """
-    inside = df["code_qpv"].notna() if "code_qpv" in df.columns else pd.Series(False, df.index)
-    near = (
-        df["near_qpv"].astype(object).where(df["near_qpv"].notna(), False).astype(bool)
-        if "near_qpv" in df.columns
-        else pd.Series(False, index=df.index)
-    )
-    where = _located(df)
-    known = where & _generation(df, switch_year).isin(set(loaded))
-    status = np.select(
-        [~where.to_numpy(), ~known.to_numpy(), inside.to_numpy(), near.to_numpy()],
-        [UNLOCATED, UNKNOWN, INSIDE, NEAR],
-        default=AWAY,
-    )
-    return pd.Series(status, index=df.index, dtype=object)
-
-
-def missing_qpv_lists(df: pd.DataFrame, loaded: list[str], switch_year: int = 2024) -> list[str]:
-    """The QPV lists these grants need (by their year) that are not loaded."""
-    if not len(df):
-        return []
-    needed = {g for g in _generation(df, switch_year) if g}
-    return sorted(needed - set(loaded))
 
 
 def _upper_first(text: str) -> str:
@@ -365,7 +323,7 @@ def _quartiers(scope: pd.DataFrame, layers: dict, population: pd.Series | None) 
 def _qpv(scope: pd.DataFrame, inputs: BilanInputs, year: int) -> tuple[Section, str]:
     generation = "2024" if year >= inputs.qpv_switch_year else "2015"
     loaded = loaded_qpv_lists(inputs.layers)
-    missing = missing_qpv_lists(scope, loaded, inputs.qpv_switch_year)
+    missing = missing_qpv_lists(scope, loaded)
     if generation not in loaded:
         missing = sorted({*missing, generation})
     if missing:
@@ -373,7 +331,7 @@ def _qpv(scope: pd.DataFrame, inputs: BilanInputs, year: int) -> tuple[Section, 
             reason=f"{_upper_first(qpv_missing_reason(missing))} : la part des "
             "montants dans les quartiers prioritaires et à proximité ne peut pas être calculée."
         ), generation
-    status = qpv_status(scope, loaded, inputs.qpv_switch_year)
+    status = qpv_status(scope, loaded)
     amount = _amount(scope)
     total = float(amount.sum())
     labels = [
@@ -508,14 +466,14 @@ def _p16(scope: pd.DataFrame, inputs: BilanInputs) -> Section:
     if not len(grants):
         return Section(reason="Aucune subvention de la priorité 16 sur la période.", extra=extra)
     loaded = loaded_qpv_lists(inputs.layers)
-    missing = missing_qpv_lists(grants, loaded, inputs.qpv_switch_year)
+    missing = missing_qpv_lists(grants, loaded)
     if missing:
         return Section(
             reason=f"{_upper_first(qpv_missing_reason(missing))} : la localisation des "
             "projets par rapport aux QPV ne peut pas être établie.",
             extra=extra,
         )
-    status = qpv_status(grants, loaded, inputs.qpv_switch_year)
+    status = qpv_status(grants, loaded)
     amount = _amount(grants)
     for key, name in ((INSIDE, "dans"), (NEAR, "proche")):
         mask = (status == key).to_numpy()
