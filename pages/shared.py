@@ -224,6 +224,9 @@ def _set_presentation(on: bool | None = None) -> None:
         del st.query_params["presentation"]
 
 
+# Styles through Streamlit's internal test ids, only where no public option exists (hiding the
+# sidebar, metric size, the uploader's English captions). tests/browser/test_styling.py checks
+# each one through what the user sees, so a Streamlit release that renames an id fails loudly.
 _PRESENTATION_CSS = """<style>
 [data-testid="stSidebar"], [data-testid="stSidebarCollapsedControl"] {display: none;}
 html {font-size: 20px;}
