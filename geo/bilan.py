@@ -30,6 +30,7 @@ import pandas as pd
 
 from geo.communes import commune_codes
 from geo.crs import COMPUTE_CRS
+from geo.indicators import envelope_consumption
 from geo.status import (
     AWAY,
     INSIDE,
@@ -213,24 +214,10 @@ def _key_figures(grants: pd.DataFrame, year: int, strategy: dict) -> dict:
 
 
 def _envelope(grants: pd.DataFrame, strategy: dict, year: int) -> pd.DataFrame:
+    """Envelope consumption from the strategy's first year to `year` (geo.indicators' rule)."""
     first, last = (int(y) for y in strategy.get("periode", (2021, 2026)))
     envelope = float(strategy.get("enveloppe_eur") or 0.0)
-    years = _years(grants)
-    frame = pd.DataFrame(
-        {"annee": years, "m": _amount(grants), "v": _amount(grants, "montant_verse")}
-    )
-    index = pd.Index(range(first, min(year, last) + 1), name="annee")
-    grouped = frame.groupby("annee")
-    out = pd.DataFrame(
-        {
-            "montant_engage": grouped["m"].sum().reindex(index, fill_value=0.0),
-            "montant_verse": grouped["v"].sum().reindex(index, fill_value=0.0),
-        }
-    )
-    out["engage_cumule"] = out["montant_engage"].cumsum()
-    out["verse_cumule"] = out["montant_verse"].cumsum()
-    out["part_enveloppe_engagee"] = out["engage_cumule"] / envelope if envelope else np.nan
-    return out
+    return envelope_consumption(grants, envelope, range(first, min(year, last) + 1))
 
 
 def _communes(scope: pd.DataFrame, layers: dict) -> Section:

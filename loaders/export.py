@@ -265,18 +265,28 @@ def _sources_text(sources: list[dict]) -> str:
 
 def _csv(df: pd.DataFrame, kind: str, demo: bool, sources: list[dict]) -> bytes:
     columns = _columns(df, kind)
-    header = [neutralise(label) for _, _, label in columns]
-    rows = [[_csv_text(v) for v in row] for row in _rows(df, columns)]
+    labels = [label for _, _, label in columns]
+    return csv_bytes(labels, _rows(df, columns), demo, sources)
+
+
+def csv_bytes(labels: list[str], rows, demo: bool, sources: list[dict]) -> bytes:
+    """French-Excel CSV (`;`, CRLF, UTF-8 BOM): demo warning column first, sources column last.
+
+    Every export in CSV goes through here, so they all neutralise formulas and name their
+    sources the same way.
+    """
+    header = [neutralise(label) for label in labels]
+    body = [[_csv_text(v) for v in row] for row in rows]
     if demo:
         header = ["Avertissement", *header]
-        rows = [[DEMO_WARNING, *row] for row in rows]
+        body = [[DEMO_WARNING, *row] for row in body]
     header.append("Sources")
     sources_text = neutralise(_sources_text(sources))
-    rows = [[*row, sources_text] for row in rows]
+    body = [[*row, sources_text] for row in body]
     buffer = io.StringIO()
     writer = csv.writer(buffer, delimiter=";", lineterminator="\r\n")
     writer.writerow(header)
-    writer.writerows(rows)
+    writer.writerows(body)
     return buffer.getvalue().encode("utf-8-sig")
 
 

@@ -9,8 +9,6 @@ room for a header, so each object carries `sources` (and `avertissement` for the
 
 from __future__ import annotations
 
-import csv
-import io
 import json
 import math
 from pathlib import Path
@@ -19,12 +17,10 @@ import pandas as pd
 
 from loaders.export import (
     DEMO_WARNING,
-    _csv_text,
     _source_members,
-    _sources_text,
     _write_atomic,
+    csv_bytes,
 )
-from loaders.formulas import neutralise
 
 FORMATS = ("csv", "json")
 LABELS = {
@@ -72,19 +68,7 @@ def territories_payload(
             record["sources"] = members
             records.append(record)
         return json.dumps(records, ensure_ascii=False, indent=1).encode("utf-8")
-    header = [neutralise(LABELS[c]) for c in columns]
-    body = [[_csv_text(v) for v in row] for row in rows]
-    if demo:
-        header = ["Avertissement", *header]
-        body = [[DEMO_WARNING, *row] for row in body]
-    header.append("Sources")
-    text = neutralise(_sources_text(sources))
-    body = [[*row, text] for row in body]
-    buffer = io.StringIO()
-    writer = csv.writer(buffer, delimiter=";", lineterminator="\r\n")
-    writer.writerow(header)
-    writer.writerows(body)
-    return buffer.getvalue().encode("utf-8-sig")
+    return csv_bytes([LABELS[c] for c in columns], rows, demo, sources)
 
 
 def export_territories(
