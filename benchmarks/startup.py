@@ -5,7 +5,7 @@ Streamlit app pays (the locked `streamlit` alone; a one-line `st.title` app), an
 ratios, so a slow or busy machine shows in both figures and not in the ratio:
 
 - install: a fresh venv, then the README's install (`pip install --no-deps -r
-  requirements/run.lock -e .`) against `pip install streamlit==<locked>` (with its dependencies);
+  requirements.lock -e .`) against `pip install streamlit==<locked>` (with its dependencies);
 - cold start: `streamlit run`, from the process start to the first page's title drawn in
   headless Chromium (needs /usr/bin/chromium and Playwright, as the browser tests);
 - first page server time: AppTest running app.py once in a fresh process (data loaded from an
@@ -37,7 +37,7 @@ BARE_APP = 'import streamlit as st\nst.title("Bonjour")\n'
 
 
 def _locked(name: str) -> str:
-    text = (REPO / "requirements" / "run.lock").read_text(encoding="utf-8")
+    text = (REPO / "requirements.lock").read_text(encoding="utf-8")
     return re.search(rf"^{re.escape(name)}==([^\s;]+)", text, re.M).group(1)
 
 
@@ -51,7 +51,7 @@ def install_seconds(work: Path) -> tuple[float, float]:
     """(dashboard install, bare streamlit install), each in a fresh venv, pip's cache disabled."""
     figures = []
     for name, args in (
-        ("dashboard", ["--no-deps", "-r", str(REPO / "requirements/run.lock"), "-e", str(REPO)]),
+        ("dashboard", ["--no-deps", "-r", str(REPO / "requirements.lock"), "-e", str(REPO)]),
         ("bare", [f"streamlit=={_locked('streamlit')}"]),
     ):
         venv = work / f"venv_{name}"

@@ -12,6 +12,6 @@ trap 'rm -rf "$tool"' EXIT
 python3 -m venv "$tool/venv"
 "$tool/venv/bin/pip" install -q "uv==$UV_VERSION"
 compile=("$tool/venv/bin/uv" pip compile pyproject.toml --universal --python-version 3.11 -q)
-"${compile[@]}" -o requirements/run.lock
-"${compile[@]}" --extra test -o requirements/test.lock
-echo "requirements/run.lock and requirements/test.lock refreshed"
+"${compile[@]}" -o requirements.lock
+"${compile[@]}" --extra test -o requirements-test.lock
+echo "requirements.lock and requirements-test.lock refreshed"

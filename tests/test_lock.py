@@ -20,7 +20,7 @@ PIN = re.compile(r"^([A-Za-z0-9][A-Za-z0-9._-]*)==([^\s;]+)\s*(?:;\s*(.+))?$")
 def lock(name: str) -> dict[str, str]:
     """{package: version} of a lock, for the lines whose markers apply to this interpreter."""
     pins: dict[str, str] = {}
-    for line in (REPO / "requirements" / name).read_text(encoding="utf-8").splitlines():
+    for line in (REPO / name).read_text(encoding="utf-8").splitlines():
         line = line.strip()
         if not line or line.startswith("#"):
             continue
@@ -33,7 +33,7 @@ def lock(name: str) -> dict[str, str]:
 
 
 def test_every_declared_dependency_is_pinned_and_its_lower_bound_is_what_we_test():
-    run, test = lock("run.lock"), lock("test.lock")
+    run, test = lock("requirements.lock"), lock("requirements-test.lock")
     declared = [(d, run) for d in PYPROJECT["project"]["dependencies"]]
     declared += [(d, test) for d in PYPROJECT["project"]["optional-dependencies"]["test"]]
     for text, pins in declared:
@@ -49,14 +49,14 @@ def test_every_declared_dependency_is_pinned_and_its_lower_bound_is_what_we_test
 
 
 def test_the_run_lock_is_the_test_lock_without_the_test_tools():
-    run, test = lock("run.lock"), lock("test.lock")
+    run, test = lock("requirements.lock"), lock("requirements-test.lock")
     assert {k: test[k] for k in run} == run
 
 
 def test_this_environment_is_the_locked_one():
-    """Fails when the suite runs in an environment that drifted from requirements/test.lock."""
+    """Fails when the suite runs in an environment that drifted from requirements-test.lock."""
     drift = {}
-    for package, version in lock("test.lock").items():
+    for package, version in lock("requirements-test.lock").items():
         try:
             installed = metadata.version(package)
         except metadata.PackageNotFoundError:
