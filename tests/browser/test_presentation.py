@@ -195,3 +195,25 @@ def test_the_document_is_french_on_every_kind_of_page(page, dashboard):
     for url in (f"{dashboard}/", f"{dashboard}/carte", f"{dashboard}/?presentation=1"):
         _open(page, url)
         assert page.evaluate("document.documentElement.lang") == "fr", url
+
+
+def test_scene_styles_take_effect(page, dashboard):
+    """_SCENE_CSS (pages/shared.py) relies on Streamlit's test ids: checked through the result."""
+    page.set_viewport_size({"width": 1280, "height": 720})
+    _open(page, f"{dashboard}/?presentation=1&scene=1")
+    # no top bar: the navigation row starts at the top of the screen, above the title
+    assert page.get_by_role("button", name="Suivant").bounding_box()["y"] < 60
+    assert page.locator("h1").first.bounding_box()["y"] < 130
+    # the metrics are larger than Streamlit's 2.25rem (45 px at the projector's 20 px root)
+    value = page.get_by_text("Montant engagé", exact=True).first.element_handle()
+    size = page.evaluate(
+        "(el) => parseFloat(getComputedStyle("
+        "el.closest('label').parentElement.lastElementChild).fontSize)",
+        value,
+    )
+    assert size > 48, size
+    # and the sources line is in small type, still readable (at least 12 px)
+    small = page.evaluate(
+        "parseFloat(getComputedStyle(document.querySelector('.ess-scene-sources')).fontSize)"
+    )
+    assert 12 <= small < 16, small
