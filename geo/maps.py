@@ -716,9 +716,14 @@ def choropleth_layer(
     return layer
 
 
+def layer_switcher() -> folium.LayerControl:
+    """The layers switcher, not yet on a map (st_folium's ``layer_control`` adds it last)."""
+    return folium.LayerControl(collapsed=False, position="topright")
+
+
 def layer_control(m: folium.Map) -> folium.LayerControl:
-    """The layers switcher (collapsed on small screens), added last so it lists every layer."""
-    control = folium.LayerControl(collapsed=False, position="topright")
+    """The layers switcher, added last so it lists every layer."""
+    control = layer_switcher()
     control.add_to(m)
     return control
 

@@ -18,6 +18,7 @@ from geo.maps import (
     base_map,
     choropleth_layer,
     layer_control,
+    localize_assets,
     points_layer,
     polygons_layer,
 )
@@ -98,21 +99,24 @@ def funded_structures(structures: gpd.GeoDataFrame, grants: pd.DataFrame) -> gpd
     return funded
 
 
-def funded_map(
-    grants: gpd.GeoDataFrame,
+FUNDED_LAYER_NAMES = {"grants": "Subventions (par lieu)", "structures": "Structures financées"}
+
+
+def funded_base(
     layers: Mapping[str, gpd.GeoDataFrame | None],
     *,
-    structures: gpd.GeoDataFrame | None = None,
     land: gpd.GeoDataFrame | None = None,
     establishments: gpd.GeoDataFrame | None = None,
     show_qpv: tuple[str, ...] = ("qpv_2024", "qpv_2015"),
     tiles: str | None = "OpenStreetMap",
-    cluster: bool = True,
     demo: bool = False,
 ) -> folium.Map:
-    """The funded-structures map: grants per location (or funded structures) over the outlines.
+    """Everything on the funded map but the selection: outlines, extra layers, the demo note.
 
-    Pass ``structures`` to draw one point per funded structure instead of per grant location.
+    Built once per data version and view options; the selection's points come separately
+    (`funded_points`), so a filter change replaces them without rebuilding or resending this.
+    No layer switcher: it must list the points too, so it is added last (`funded_map`, or
+    st_folium's ``layer_control``).
     """
     m = base_map(tiles=tiles)
     add_reference_layers(m, layers, qpv=show_qpv)
@@ -136,25 +140,75 @@ def funded_map(
             color="#d95f02",
             radius=6,
         ).add_to(m)
+    if demo:
+        m.add_child(MapNote(DEMO_NOTE))
+    return m
+
+
+def funded_points(
+    grants: gpd.GeoDataFrame,
+    *,
+    structures: gpd.GeoDataFrame | None = None,
+    cluster: bool = True,
+) -> folium.FeatureGroup:
+    """The selection on the funded map: grants per location, or the funded structures.
+
+    One feature group holding one points layer, its assets served locally; st_folium's
+    ``feature_group_to_add`` swaps it on the drawn map when the filters change.
+    Pass ``structures`` to draw one point per funded structure instead of per grant location.
+    """
     if structures is not None:
-        points_layer(
+        name = FUNDED_LAYER_NAMES["structures"]
+        layer = points_layer(
             funded_structures(structures, grants),
-            name="Structures financées",
+            name=name,
             popup_fields={"nom": "Structure", "forme_juridique": "Forme", "resume": "Subventions"},
             tooltip_field="nom",
             color="#1b7837",
             cluster=cluster,
-        ).add_to(m)
+        )
     else:
-        points_layer(
+        name = FUNDED_LAYER_NAMES["grants"]
+        layer = points_layer(
             grants_points(grants),
-            name="Subventions (par lieu)",
+            name=name,
             popup_fields={"nom": "Bénéficiaire", "resume": "Subventions"},
             tooltip_field="nom",
             color="#1b7837",
             cluster=cluster,
-        ).add_to(m)
-    return _finish(m, demo)
+        )
+    group = folium.FeatureGroup(name=name, overlay=True, control=True, show=True)
+    layer.add_to(group)
+    return localize_assets(group)
+
+
+def funded_map(
+    grants: gpd.GeoDataFrame,
+    layers: Mapping[str, gpd.GeoDataFrame | None],
+    *,
+    structures: gpd.GeoDataFrame | None = None,
+    land: gpd.GeoDataFrame | None = None,
+    establishments: gpd.GeoDataFrame | None = None,
+    show_qpv: tuple[str, ...] = ("qpv_2024", "qpv_2015"),
+    tiles: str | None = "OpenStreetMap",
+    cluster: bool = True,
+    demo: bool = False,
+) -> folium.Map:
+    """The funded-structures map in one piece: `funded_base` + `funded_points` + the switcher.
+
+    Pass ``structures`` to draw one point per funded structure instead of per grant location.
+    """
+    m = funded_base(
+        layers,
+        land=land,
+        establishments=establishments,
+        show_qpv=show_qpv,
+        tiles=tiles,
+        demo=demo,
+    )
+    funded_points(grants, structures=structures, cluster=cluster).add_to(m)
+    layer_control(m)
+    return m
 
 
 def land_map(
