@@ -1,16 +1,15 @@
 """Interactive speed of the funded map page in a real browser, against a static folium page.
 
-10 000 synthetic seeded grants (3 000 structures, points inside the real IRIS of Lille, Hellemmes
-and Lomme) are stored in a throw-away ESS_HOME as an import would store them; the reference
-layers come from ../shared/data, read in place, and the QPV are the synthetic ones. One
-`streamlit run app.py` serves it; headless Chromium (/usr/bin/chromium, network cut to localhost)
-measures, in the same run:
+10 000 synthetic seeded grants are imported into a throw-away ESS_HOME by
+benchmarks/synthetic_grants.py (3 000 structures inside Lille, Hellemmes and Lomme; reference
+layers from ../shared/data, read in place; the synthetic QPV). One `streamlit run app.py` serves
+it; headless Chromium (/usr/bin/chromium, network cut to localhost) measures, in the same run:
 
 - static: the same points and outlines as a plain folium HTML page (the page's own map builder,
   saved with folium), from navigation until every grant point is on the Leaflet map (baseline);
 - map page: /carte in a new session of the warm server, until every grant point is drawn;
-- search: typing a beneficiary word in the search box, until the map holds exactly the matching
-  points (a new word per run, so no run reuses another's cached map);
+- search: typing part of a beneficiary's name in the search box, until the map holds exactly the
+  matching points (a new search per run, so no run reuses another's cached map);
 - first page: a new session's first page (Accueil) until its title, and until its map is drawn;
 - websocket bytes: what the server sends for one map page, and for one search;
 - memory: the server's resident memory (/proc) before and after N more open sessions.
@@ -41,35 +40,16 @@ import threading
 import time
 from pathlib import Path
 
-import numpy as np
-import pandas as pd
-
 REPO = Path(__file__).resolve().parent.parent
 if str(REPO) not in sys.path:
     sys.path.insert(0, str(REPO))
 
-from benchmarks.map_page import random_points_in, shared_data  # noqa: E402
+from benchmarks.synthetic_grants import build_store  # noqa: E402
 
-SEED = 20260612
-N_STRUCTURES = 3_000
-N_PROJECT_SITES = 500
-# Words in the structures' names: each search of the benchmark types one of them.
-NAME_WORDS = (
-    "Canal",
-    "Jardins",
-    "Remparts",
-    "Courees",
-    "Faubourg",
-    "Citadelle",
-    "Beffroi",
-    "Marais",
-    "Moulins",
-    "Vauban",
-    "Wazemmes",
-    "Fives",
-)
-FORMS = ("Association", "SCOP", "SCIC", "Coopérative", "Mutuelle", "Fondation", "SAS ESUS")
-POSTCODES = {"59350": "59000", "59298": "59260", "59355": "59160"}
+SEED = 0
+# Each search of the benchmark types one of these: "n°12" finds the synthetic structures n°12,
+# n°120-129 and n°1200-1299 (111 of 3 000), and their grants.
+SEARCHES = tuple(f"n°{k}" for k in range(12, 24))
 TARGETS = {
     "map_page_ratio": 2.0,  # map page drawn within 2x the static page
     "search_ratio": 1.0,  # a search redraws within 1x the static page
@@ -81,138 +61,14 @@ TIMEOUT_S = 180
 
 
 # --------------------------------------------------------------------------------------------------
-# Data: a throw-away ESS_HOME holding the layers and 10 000 imported grants
+# Expected figures, computed with the app's own functions
 # --------------------------------------------------------------------------------------------------
 
 
-def _luhn_complete(digits: str) -> str:
-    from stdnum import luhn
-
-    return digits + luhn.calc_check_digit(digits)
-
-
-def synthetic_activity(n_grants: int, seed: int = SEED) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """Seeded structures and grants in the canonical columns, as the importer stores them.
-
-    Structures sit at random points of the real IRIS of Lille, Hellemmes and Lomme; 20 % of the
-    grants are placed at one of 500 project sites, the rest at their beneficiary. The other grant
-    columns (SCDL fields, axis and priority, schemes) are resampled from the demo dataset.
-    """
-    import geopandas as gpd
-
-    rng = np.random.default_rng(seed)
-    iris = gpd.read_file(shared_data() / "geo" / "iris_lille_hellemmes_lomme_rp2019.geojson")
-    points = random_points_in(iris, N_STRUCTURES, rng)
-    located = gpd.GeoDataFrame(geometry=points, crs=iris.crs).sjoin(
-        iris[["code_territoire", "geometry"]], how="left", predicate="within"
-    )
-    territory = located["code_territoire"].groupby(level=0).first().reindex(range(N_STRUCTURES))
-    sirens = [_luhn_complete(f"{80_000_000 + i:08d}") for i in range(N_STRUCTURES)]
-    sirets = [_luhn_complete(f"{s}0001") for s in sirens]
-    words = rng.choice(len(NAME_WORDS), N_STRUCTURES)
-    forms = rng.choice(FORMS, N_STRUCTURES)
-    structures = pd.DataFrame(
-        {
-            "siret": sirets,
-            "siren": sirens,
-            "rna": "",
-            "nom": [
-                f"{forms[i]} {NAME_WORDS[words[i]]} n°{i} (synthétique)"
-                for i in range(N_STRUCTURES)
-            ],
-            "forme_juridique": forms,
-            "est_ess": "oui",
-            "adresse": [f"{i % 200 + 1} rue de l'Exemple" for i in range(N_STRUCTURES)],
-            "code_postal": territory.map(POSTCODES).fillna("59000").to_numpy(),
-            "commune": territory.map({"59350": "Lille", "59298": "Hellemmes", "59355": "Lomme"})
-            .fillna("Lille")
-            .to_numpy(),
-            "lat": np.round(shapely_y(points), 6),
-            "lon": np.round(shapely_x(points), 6),
-            "statut_diffusion": "O",
-        }
-    )
-    demo = pd.read_csv(REPO / "data" / "demo" / "grants.csv", dtype=str, keep_default_na=False)
-    grants = demo.iloc[rng.integers(0, len(demo), n_grants)].reset_index(drop=True)
-    beneficiary = rng.choice(N_STRUCTURES, n_grants)
-    years = rng.integers(2021, 2027, n_grants)
-    months = rng.integers(1, 13, n_grants)
-    amounts = np.round(rng.lognormal(8.5, 1.0, n_grants), 2)
-    sites = random_points_in(iris, N_PROJECT_SITES, rng)
-    at_site = rng.random(n_grants) < 0.2
-    site = sites[rng.integers(0, N_PROJECT_SITES, n_grants)]
-    grants = grants.assign(
-        id_subvention=[f"SYN-{i:06d}" for i in range(n_grants)],
-        nomBeneficiaire=structures["nom"].to_numpy()[beneficiary],
-        idBeneficiaire=structures["siret"].to_numpy()[beneficiary],
-        rnaBeneficiaire="",
-        montant=[f"{a:.2f}" for a in amounts],
-        montant_verse=[f"{a * r:.2f}" for a, r in zip(amounts, rng.random(n_grants), strict=True)],
-        annee=[str(y) for y in years],
-        dateConvention=[f"{y}-{m:02d}-15" for y, m in zip(years, months, strict=True)],
-        datesPeriodeVersement=[f"{y}-12-31" for y in years],
-        hors_periode="",
-        lat_projet=np.where(at_site, [f"{v:.6f}" for v in shapely_y(site)], ""),
-        lon_projet=np.where(at_site, [f"{v:.6f}" for v in shapely_x(site)], ""),
-    )
-    return structures, grants
-
-
-def shapely_x(points) -> np.ndarray:
-    import shapely
-
-    return shapely.get_x(np.asarray(points))
-
-
-def shapely_y(points) -> np.ndarray:
-    import shapely
-
-    return shapely.get_y(np.asarray(points))
-
-
-def prepare_home(home: Path, n_grants: int, seed: int = SEED) -> None:
-    """Fill `home` (an empty ESS_HOME): layers as the browser tests load them, then the store.
-
-    Layers: `python -m loaders sync --offline` from ../shared/data (geo and activity folders),
-    then the synthetic QPV of both lists through the layer importer. Activity: the synthetic
-    structures and grants written with the store's own `write_import`.
-    """
-    env = {**os.environ, "ESS_HOME": str(home), "PYTHONPATH": str(REPO)}
-    env.pop("ESS_STORE", None)
-    structures, grants = synthetic_activity(n_grants, seed)
-    script = (
-        "import sys, pandas as pd\n"
-        "from pathlib import Path\n"
-        "from loaders import store\n"
-        "from loaders.layers import import_layer\n"
-        "from tests.synthetic import synthetic_qpv\n"
-        "out = Path(sys.argv[1])\n"
-        "for kind in ('structures', 'grants'):\n"
-        "    frame = pd.read_parquet(out / f'{kind}.parquet')\n"
-        "    store.write_import(kind, frame, {'file': f'{kind}_synthetique.csv', 'sha256': kind,\n"
-        "                       'read': len(frame), 'accepted': len(frame), 'rejected': 0})\n"
-        "for gen in ('2015', '2024'):\n"
-        "    path = out / f'qpv_{gen}.geojson'\n"
-        "    synthetic_qpv(gen).to_file(path, driver='GeoJSON')\n"
-        "    import_layer(f'qpv_{gen}', path)\n"
-    )
-    with tempfile.TemporaryDirectory(prefix="ess_bench_in_") as tmp:
-        structures.to_parquet(Path(tmp) / "structures.parquet")
-        grants.to_parquet(Path(tmp) / "grants.parquet")
-        sync = [sys.executable, "-m", "loaders", "sync", "--offline"]
-        for folder in ("geo", "activity"):
-            sync += ["--from-dir", str(shared_data() / folder)]
-        for cmd in (sync, [sys.executable, "-c", script, tmp]):
-            done = subprocess.run(cmd, cwd=REPO, env=env, capture_output=True, text=True)
-            if done.returncode != 0:
-                raise RuntimeError(f"{cmd[:4]} a échoué :\n{done.stdout}\n{done.stderr}")
-
-
 def expected_points(home: Path, needles: list[str]) -> tuple[int, dict[str, int], Path]:
-    """Grant places on the default map and for each search word, with the app's functions.
+    """Grant places on the default map and for each search, with the app's functions.
 
-    Runs in a child process on `home` (which also builds the enrichment cache there, as the
-    server's first page would); writes the static page (the page's own map of the default
+    Runs in a child process on `home`; writes the static page (the page's own map of the default
     selection, saved by folium) and returns its path.
     """
     script = (
@@ -442,8 +298,8 @@ def main() -> None:
         help="add benchmarks/load.py's figures for 10, 25 and 50 sessions (when present)",
     )
     args = parser.parse_args()
-    if args.runs < 1 or args.runs > len(NAME_WORDS) or args.sessions < 1 or args.grants < 1:
-        parser.error(f"--runs entre 1 et {len(NAME_WORDS)} ; --sessions et --grants ≥ 1")
+    if args.runs < 1 or args.runs > len(SEARCHES) or args.sessions < 1 or args.grants < 1:
+        parser.error(f"--runs entre 1 et {len(SEARCHES)} ; --sessions et --grants ≥ 1")
 
     from playwright.sync_api import sync_playwright
 
@@ -453,8 +309,8 @@ def main() -> None:
     with tempfile.TemporaryDirectory(prefix="ess_interactive_") as tmp:
         home = Path(tmp) / "home"
         home.mkdir()
-        prepare_home(home, args.grants)
-        words = list(NAME_WORDS[: args.runs])
+        build_store(home, args.grants, SEED)
+        words = list(SEARCHES[: args.runs])
         n_all, per_word, static_root = expected_points(home, words)
         static_server, static_url = serve_static(static_root)
         proc, handle, base = _start_streamlit("app.py", {"ESS_HOME": str(home)}, Path(tmp))
@@ -483,7 +339,7 @@ def main() -> None:
     }
     met = {k: checks[k] <= TARGETS[k] for k in TARGETS}
     print(
-        f"Données : {args.grants} subventions synthétiques, {N_STRUCTURES} structures, "
+        f"Données : {args.grants} subventions synthétiques importées, "
         f"{n_all} lieux sur la carte ; recherches : "
         + ", ".join(f"« {w} » {n} lieux" for w, n in per_word.items())
     )
