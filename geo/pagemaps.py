@@ -10,6 +10,7 @@ from collections.abc import Mapping
 import folium
 import geopandas as gpd
 import pandas as pd
+from folium.template import Template
 
 from geo.formatting import fmt_eur, fmt_m, fmt_m2
 from geo.maps import (
@@ -270,6 +271,66 @@ def land_map(
     return _finish(m, demo)
 
 
+def choropleth_base(
+    layers: Mapping[str, gpd.GeoDataFrame | None] | None = None,
+    *,
+    tiles: str | None = "OpenStreetMap",
+    demo: bool = False,
+) -> folium.Map:
+    """A choropleth map's context, built once per data version: commune and QPV outlines of
+    `layers`, the demo note. The classed areas come separately (`choropleth_areas`)."""
+    m = base_map(tiles=tiles)
+    if layers is not None:
+        add_reference_layers(m, layers, qpv=("qpv_2024",), quartiers=False, communes=True)
+    if demo:
+        m.add_child(MapNote(DEMO_NOTE))
+    return m
+
+
+class _BelowOutlines(folium.MacroElement):
+    """Keeps a feature group under the outlines, whenever it is (re)added to the map."""
+
+    _template = Template(
+        """
+        {% macro script(this, kwargs) %}
+        {{ this._parent.get_name() }}.on("add", function(e) { e.target.bringToBack(); });
+        {% endmacro %}
+        """
+    )
+
+    def __init__(self):
+        super().__init__()
+        self._name = "BelowOutlines"
+
+
+def choropleth_areas(
+    areas: gpd.GeoDataFrame,
+    value_col: str,
+    bins: list[float],
+    labels: list[str],
+    *,
+    name: str,
+    legend_title: str,
+    tooltip_fields: Mapping[str, str],
+) -> folium.FeatureGroup:
+    """A classed euro choropleth with its legend, as one feature group drawn under the outlines.
+
+    Built per selection; st_folium's ``feature_group_to_add`` swaps it on the drawn map.
+    """
+    group = folium.FeatureGroup(name=name, overlay=True, control=True, show=True)
+    choropleth_layer(
+        areas,
+        value_col,
+        bins,
+        labels,
+        name=name,
+        legend_title=legend_title,
+        tooltip_fields=tooltip_fields,
+    ).add_to(group)
+    group.add_child(_BelowOutlines())
+    return localize_assets(group)
+
+
 def choropleth_map(
     areas: gpd.GeoDataFrame,
     value_col: str,
@@ -283,9 +344,10 @@ def choropleth_map(
     tiles: str | None = "OpenStreetMap",
     demo: bool = False,
 ) -> folium.Map:
-    """A classed euro choropleth, with the commune and QPV outlines of `layers` for context."""
-    m = base_map(tiles=tiles)
-    choropleth_layer(
+    """A classed euro choropleth, with the commune and QPV outlines of `layers` for context:
+    `choropleth_base` + `choropleth_areas` + the layer switcher."""
+    m = choropleth_base(layers, tiles=tiles, demo=demo)
+    choropleth_areas(
         areas,
         value_col,
         bins,
@@ -294,9 +356,8 @@ def choropleth_map(
         legend_title=legend_title,
         tooltip_fields=tooltip_fields,
     ).add_to(m)
-    if layers is not None:
-        add_reference_layers(m, layers, qpv=("qpv_2024",), quartiers=False, communes=True)
-    return _finish(m, demo)
+    layer_control(m)
+    return m
 
 
 def _finish(m: folium.Map, demo: bool) -> folium.Map:

@@ -150,16 +150,16 @@ class TablePage:
     pages: int
     total: int
 
-    @property
-    def caption(self) -> str | None:
-        """French caption when the page shows part of the rows; None when it shows them all."""
+    def caption(self, note: str = FULL_DATA_NOTE) -> str | None:
+        """French caption when the page shows part of the rows (``note`` says where the rest
+        is); None when it shows them all."""
         if self.pages <= 1:
             return None
         if self.page == 1:
             shown = f"{fmt_int(self.stop)} premières lignes"
         else:
             shown = f"Lignes {fmt_int(self.start + 1)} à {fmt_int(self.stop)}"
-        return f"{shown} sur {fmt_int(self.total)} — {FULL_DATA_NOTE}"
+        return f"{shown} sur {fmt_int(self.total)} — {note}"
 
 
 def table_page(total: int, page: int = 1, size: int = TABLE_PAGE_ROWS) -> TablePage:

@@ -6,7 +6,8 @@ from streamlit_folium import st_folium
 from geo.filters import empty_selection_message
 from geo.formatting import fmt_eur, fmt_int, fmt_m
 from geo.indicators import classify, qpv_coverage
-from geo.pagemaps import choropleth_map
+from geo.maps import layer_switcher
+from geo.pagemaps import choropleth_areas, choropleth_base
 from geo.tables import money_table
 from geo.territories import layer_vintages, territory_population
 from loaders import config
@@ -89,18 +90,35 @@ if len(without):
 areas = qpv[["code_qpv", "geometry"]].merge(coverage, on="code_qpv")
 bins, labels = classify(areas.loc[areas["montant_dans"] > 0, "montant_dans"])
 if bins:
-    m = choropleth_map(
-        areas,
-        "montant_dans",
-        bins,
-        labels,
-        name="Montant dans le QPV",
-        legend_title="Montant engagé dans le QPV",
-        tooltip_fields={"nom_qpv": "QPV"},
-        layers={"communes": data.layer("communes")},
-        demo=data.demo,
+    # The commune outlines once per data version; the shaded QPV once per selection and view,
+    # swapped on the drawn map by st_folium (no rebuild, no remount).
+    base = shared.memo(
+        "qpv_base",
+        (data.token,),
+        lambda: choropleth_base({"communes": data.layer("communes")}, demo=data.demo),
     )
-    st_folium(m, height=480, use_container_width=True, returned_objects=[], key="qpv_map")
+    shaded = shared.memo(
+        "qpv_areas",
+        (data.token, tuple(shared.filter_params(filters)), generation, view),
+        lambda: choropleth_areas(
+            areas,
+            "montant_dans",
+            bins,
+            labels,
+            name="Montant dans le QPV",
+            legend_title="Montant engagé dans le QPV",
+            tooltip_fields={"nom_qpv": "QPV"},
+        ),
+    )
+    st_folium(
+        base,
+        height=480,
+        use_container_width=True,
+        returned_objects=[],
+        key="qpv_map",
+        feature_group_to_add=shaded,
+        layer_control=layer_switcher(),
+    )
 else:
     st.info("Aucun projet financé dans un QPV pour cette sélection.")
 

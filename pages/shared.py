@@ -23,7 +23,7 @@ import streamlit as st
 
 from geo import filters as geo_filters
 from geo.formatting import fmt_date, fmt_int
-from geo.tables import table_page
+from geo.tables import FULL_DATA_NOTE, table_page
 from loaders import config, provenance
 from loaders.datasets import Datasets, load_datasets
 from loaders.layers import LayerMeta, fetch_layer, import_layer, load_layers
@@ -607,20 +607,25 @@ def _password_form() -> bool:
 
 
 def paged_table(
-    rows: pd.DataFrame, to_table: Callable[[pd.DataFrame], pd.DataFrame], *, key: str
+    rows: pd.DataFrame,
+    to_table: Callable[[pd.DataFrame], pd.DataFrame],
+    *,
+    key: str,
+    note: str = FULL_DATA_NOTE,
 ) -> None:
     """A long table a page at a time (geo.tables.table_page), with a page picker under it.
 
     Only the page's rows are formatted (``to_table``) and sent to the browser; the caption says
-    the full selection is in the download.
+    where the full data are (``note``: by default, the download).
     """
     state_key = f"{key}_page"
     pager = table_page(len(rows), st.session_state.get(state_key, 1))
     st.dataframe(
         to_table(rows.iloc[pager.start : pager.stop]), hide_index=True, width="stretch", key=key
     )
-    if pager.caption:
-        st.caption(pager.caption)
+    caption = pager.caption(note)
+    if caption:
+        st.caption(caption)
         st.session_state[state_key] = pager.page  # clamped: the selection may have shrunk
         st.columns([1, 4])[0].number_input(
             f"Page du tableau (sur {fmt_int(pager.pages)})",

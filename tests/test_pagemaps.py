@@ -177,3 +177,39 @@ def test_funded_map_is_the_base_plus_the_points_and_the_switcher():
     assert isinstance(list(m._children.values())[-1], folium.LayerControl)
     (points,) = _geojson_layers(groups[0])
     assert len(points.data["r"]) == 2  # the three grants at two places
+
+
+def test_choropleth_base_has_the_outlines_and_the_areas_come_apart_under_them():
+    areas = synthetic_qpv("2024").assign(montant=[1500.0, 0.0])
+    layers = {"qpv_2024": synthetic_qpv("2024")}
+    base = pagemaps.choropleth_base(layers, tiles=None)
+    assert [layer.layer_name for layer in _geojson_layers(base)] == ["QPV 2024"]
+    group = pagemaps.choropleth_areas(
+        areas,
+        "montant",
+        [0.0, 1000.0, 2000.0],
+        ["jusqu'à 1 000 €", "1 000 à 2 000 €"],
+        name="Montant",
+        legend_title="Montant engagé",
+        tooltip_fields={"nom_qpv": "QPV"},
+    )
+    (layer,) = _geojson_layers(group)
+    classes = [f["properties"][maps.CLASS_KEY] for f in layer.data["features"]]
+    assert classes == [2, 0]  # 1 500 € in the second class; 0 € is "no project"
+    assert any(isinstance(e, maps.Legend) for e in maps._walk(group))
+    script = _get_feature_group_string(group, base)
+    assert "bringToBack" in script  # drawn under the outlines, as on the full map
+    full = pagemaps.choropleth_map(
+        areas,
+        "montant",
+        [0.0, 1000.0, 2000.0],
+        ["jusqu'à 1 000 €", "1 000 à 2 000 €"],
+        name="Montant",
+        legend_title="Montant engagé",
+        tooltip_fields={"nom_qpv": "QPV"},
+        layers=layers,
+        tiles=None,
+    )
+    assert [
+        g.layer_name for g in full._children.values() if isinstance(g, folium.FeatureGroup)
+    ] == ["Montant"]
