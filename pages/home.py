@@ -28,8 +28,16 @@ years = filters.year_bounds()  # the year filter and the roadmap together
 qpv_name = config.qpv_generation(years[1] if years else 2026)
 qpv = data.layer(qpv_name)
 envelope = float(config.strategy()["enveloppe_eur"])
-figures = key_figures(
-    grants, data.data.structures, qpv, envelope=envelope, qpv_lists=loaded_qpv_lists(data.layers)
+figures = shared.memo(  # once per selection, not on every rerun
+    "home_figures",
+    (data.token, tuple(shared.filter_params(filters)), qpv_name),
+    lambda: key_figures(
+        grants,
+        data.data.structures,
+        qpv,
+        envelope=envelope,
+        qpv_lists=loaded_qpv_lists(data.layers),
+    ),
 )
 
 if grants.empty:
