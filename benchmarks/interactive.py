@@ -11,6 +11,8 @@ it; headless Chromium (/usr/bin/chromium, network cut to localhost) measures, in
 - search: typing part of a beneficiary's name in the search box, until the map holds exactly the
   matching points (a new search per run, so no run reuses another's cached map);
 - first page: a new session's first page (Accueil) until its title, and until its map is drawn;
+- floor: a minimal Streamlit page (a title and the same map through st_folium), new session
+  until drawn: what any Streamlit page pays before its map, whatever the dashboard does;
 - websocket bytes: what the server sends for one map page, and for one search;
 - memory: the server's resident memory (/proc) before and after N more open sessions.
 
@@ -65,6 +67,44 @@ TIMEOUT_S = 180
 # --------------------------------------------------------------------------------------------------
 
 
+def default_map(search: str | None = None):
+    """The funded map page's map of the default selection (or of a search), built with the app's
+    own functions from the ESS_HOME of the environment; also returns the number of its places."""
+    from geo import filters
+    from geo.pagemaps import funded_map, grants_points
+    from loaders.datasets import load_datasets
+    from loaders.layers import load_layers
+    from loaders.pipeline import enriched
+
+    loaded = load_layers()
+    data = enriched(load_datasets(), loaded)
+    layers = {name: gdf for name, (gdf, _) in loaded.items()}
+    chosen = filters.from_query_params({"q": search} if search else {})
+    selected = filters.apply(data.grants, data.structures, chosen)
+    m = funded_map(selected, layers, show_qpv=("qpv_2024", "qpv_2015"))
+    return m, len(grants_points(selected))
+
+
+# A minimal Streamlit page showing the same map with st_folium: what any Streamlit page pays
+# (the framework's and the component's start) before a map is drawn, whatever the dashboard does.
+FLOOR_APP = """import copy
+
+import streamlit as st
+from streamlit_folium import st_folium
+
+from benchmarks.interactive import default_map
+
+
+@st.cache_resource
+def the_map():
+    return default_map()[0]
+
+
+st.title("Référence : la même carte dans une page Streamlit minimale")
+st_folium(copy.deepcopy(the_map()), height=560, use_container_width=True, returned_objects=[])
+"""
+
+
 def expected_points(home: Path, needles: list[str]) -> tuple[int, dict[str, int], Path]:
     """Grant places on the default map and for each search, with the app's functions.
 
@@ -74,23 +114,12 @@ def expected_points(home: Path, needles: list[str]) -> tuple[int, dict[str, int]
     script = (
         "import json, sys\n"
         "from pathlib import Path\n"
-        "from geo import filters\n"
-        "from geo.pagemaps import funded_map, grants_points\n"
-        "from loaders.datasets import load_datasets\n"
-        "from loaders.layers import load_layers\n"
-        "from loaders.pipeline import enriched\n"
-        "loaded = load_layers()\n"
-        "data = enriched(load_datasets(), loaded)\n"
-        "layers = {k: g for k, (g, _) in loaded.items()}\n"
-        "def count(params):\n"
-        "    chosen = filters.from_query_params(params)\n"
-        "    selected = filters.apply(data.grants, data.structures, chosen)\n"
-        "    return selected, len(grants_points(selected))\n"
-        "default, n = count({})\n"
-        "out = {'default': n, 'needles': {w: count({'q': w})[1] for w in sys.argv[2:]}}\n"
+        "from benchmarks.interactive import default_map\n"
+        "m, n = default_map()\n"
+        "out = {'default': n, 'needles': {w: default_map(w)[1] for w in sys.argv[2:]}}\n"
         "page = Path(sys.argv[1]) / 'component' / 'static' / 'index.html'\n"
         "page.parent.mkdir(parents=True, exist_ok=True)\n"
-        "funded_map(default, layers, show_qpv=('qpv_2024', 'qpv_2015')).save(str(page))\n"
+        "m.save(str(page))\n"
         "print(json.dumps(out))\n"
     )
     static_root = home / "static_page"
@@ -109,6 +138,24 @@ def expected_points(home: Path, needles: list[str]) -> tuple[int, dict[str, int]
     vendor.mkdir(parents=True, exist_ok=True)
     (vendor / "vendor").symlink_to(REPO / "static" / "vendor", target_is_directory=True)
     return figures["default"], figures["needles"], static_root
+
+
+def floor_seconds(browser, base: str, n_all: int, runs: int) -> float:
+    """Median seconds for a new session of the minimal Streamlit page to draw the same map."""
+    from tests.browser.helpers import wait_for_app
+
+    context, page = new_page(browser)
+    page.goto(base)
+    wait_for_app(page, TIMEOUT_S)  # warm-up: the map is built and cached
+    context.close()
+    times = []
+    for _ in range(runs):
+        context, page = new_page(browser)
+        start = time.perf_counter()
+        page.goto(base)
+        times.append(wait_points(page, n_all, start, component=True))
+        context.close()
+    return statistics.median(times)
 
 
 # --------------------------------------------------------------------------------------------------
@@ -320,15 +367,24 @@ def main() -> None:
                     executable_path=str(CHROMIUM), args=CHROMIUM_ARGS
                 )
                 figures = measure(browser, base, static_url, proc.pid, args, (n_all, per_word))
+                _stop(proc, handle)
+                proc = None
+                floor_app = Path(tmp) / "floor_app.py"
+                floor_app.write_text(FLOOR_APP, encoding="utf-8")
+                proc, handle, base = _start_streamlit(floor_app, {"ESS_HOME": str(home)}, Path(tmp))
+                figures["streamlit_floor_s"] = floor_seconds(browser, base, n_all, args.runs)
                 browser.close()
         finally:
-            _stop(proc, handle)
+            if proc is not None:
+                _stop(proc, handle)
             static_server.shutdown()
         load = load_figures(home) if args.with_load else None
 
     ratios = {
         "map_page_ratio": figures["map_page_s"] / figures["static_s"],
         "search_ratio": figures["search_s"] / figures["static_s"],
+        "floor_ratio": figures["streamlit_floor_s"] / figures["static_s"],
+        "map_page_over_floor": figures["map_page_s"] / figures["streamlit_floor_s"],
     }
     checks = {
         "map_page_ratio": ratios["map_page_ratio"],
@@ -348,6 +404,11 @@ def main() -> None:
     print(
         f"Page carte                   : {figures['map_page_s']:.2f} s "
         f"({ratios['map_page_ratio']:.2f}x, cible ≤ 2x)"
+    )
+    print(
+        f"Page Streamlit minimale      : {figures['streamlit_floor_s']:.2f} s "
+        f"({ratios['floor_ratio']:.2f}x ; la page carte en est à "
+        f"{ratios['map_page_over_floor']:.2f}x)"
     )
     print(
         f"Recherche                    : {figures['search_s']:.2f} s "
