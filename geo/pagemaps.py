@@ -11,23 +11,46 @@ import folium
 import geopandas as gpd
 import pandas as pd
 
+from geo import palettes
+from geo.basemap import add_vector_base
 from geo.formatting import fmt_eur, fmt_m, fmt_m2
 from geo.maps import (
     MapNote,
     aggregate_by_location,
     base_map,
     choropleth_layer,
-    layer_control,
+    finish_map,
+    fit_to,
     points_layer,
     polygons_layer,
 )
 
 DEMO_NOTE = "Données fictives de démonstration"
 
-QPV_STYLE = {"color": "#b2182b", "weight": 2, "fillColor": "#ef8a62", "fillOpacity": 0.25}
-QPV_2015_STYLE = {**QPV_STYLE, "color": "#762a83", "dashArray": "6 4", "fillOpacity": 0.1}
-QUARTIER_STYLE = {"color": "#555555", "weight": 1, "fillOpacity": 0.0, "dashArray": "2 3"}
-COMMUNE_STYLE = {"color": "#222222", "weight": 2.5, "fillOpacity": 0.0}
+QPV_STYLE = {
+    "color": palettes.QPV_2024_LINE,
+    "weight": 2,
+    "fillColor": "#ef8a62",
+    "fillOpacity": 0.25,
+}
+QPV_2015_STYLE = {
+    **QPV_STYLE,
+    "color": palettes.QPV_2015_LINE,
+    "dashArray": "6 4",
+    "fillOpacity": 0.1,
+}
+QUARTIER_STYLE = {
+    "color": palettes.QUARTIER_LINE,
+    "weight": 1.2,
+    "fillOpacity": 0.0,
+    "dashArray": "2 3",
+}
+COMMUNE_STYLE = {"color": palettes.COMMUNE_LINE, "weight": 2.5, "fillOpacity": 0.0}
+LAND_STATUS_NAMES = {
+    "disponible": "Sites disponibles",
+    "attribué": "Sites attribués",
+    "à l'étude": "Sites à l'étude",
+}
 
 
 def _present(gdf: gpd.GeoDataFrame | None) -> bool:
@@ -41,8 +64,16 @@ def add_reference_layers(
     qpv: tuple[str, ...] = ("qpv_2024", "qpv_2015"),
     quartiers: bool = True,
     communes: bool = True,
+    iris: bool = True,
+    large: bool = False,
 ) -> None:
-    """Communes, quartiers and QPV outlines, each as one simplified GeoJSON layer."""
+    """The vector base (IRIS outlines, place names), then communes, quartiers and QPV outlines.
+
+    Each outline is one simplified GeoJSON layer; drawn whether or not tiles load, they are the
+    map when no tile server answers. Names of communes and quartiers are shown even when their
+    outlines are not drawn (a choropleth of the quartiers draws them itself).
+    """
+    add_vector_base(m, layers, iris=iris, large=large)
     if communes and _present(layers.get("communes")):
         polygons_layer(
             layers["communes"],
@@ -109,20 +140,21 @@ def funded_map(
     tiles: str | None = "OpenStreetMap",
     cluster: bool = True,
     demo: bool = False,
+    large: bool = False,
 ) -> folium.Map:
     """The funded-structures map: grants per location (or funded structures) over the outlines.
 
     Pass ``structures`` to draw one point per funded structure instead of per grant location.
     """
-    m = base_map(tiles=tiles)
-    add_reference_layers(m, layers, qpv=show_qpv)
+    m = base_map(tiles=tiles, large=large)
+    add_reference_layers(m, layers, qpv=show_qpv, large=large)
     if establishments is not None and len(establishments):
         points_layer(
             establishments,
             name="Établissements ESS (SIRENE)",
             popup_fields={"nom": "Établissement", "adresse": "Adresse"},
             tooltip_field="nom",
-            color="#7f7f7f",
+            color=palettes.ESTABLISHMENT_COLOR,
             cluster=True,
             radius=4,
             show=False,
@@ -133,7 +165,7 @@ def funded_map(
             name="Sites fonciers",
             popup_fields={"nom": "Site", "type": "Type", "statut": "Statut"},
             tooltip_field="nom",
-            color="#d95f02",
+            color=palettes.LAND_COLOR,
             radius=6,
         ).add_to(m)
     if structures is not None:
@@ -142,7 +174,7 @@ def funded_map(
             name="Structures financées",
             popup_fields={"nom": "Structure", "forme_juridique": "Forme", "resume": "Subventions"},
             tooltip_field="nom",
-            color="#1b7837",
+            color=palettes.STRUCTURE_COLOR,
             cluster=cluster,
         ).add_to(m)
     else:
@@ -151,10 +183,10 @@ def funded_map(
             name="Subventions (par lieu)",
             popup_fields={"nom": "Bénéficiaire", "resume": "Subventions"},
             tooltip_field="nom",
-            color="#1b7837",
+            color=palettes.GRANT_COLOR,
             cluster=cluster,
         ).add_to(m)
-    return _finish(m, demo)
+    return _finish(m, layers, demo, large)
 
 
 def land_map(
@@ -164,21 +196,22 @@ def land_map(
     friches: gpd.GeoDataFrame | None = None,
     tiles: str | None = "OpenStreetMap",
     demo: bool = False,
+    large: bool = False,
 ) -> folium.Map:
-    """Land sites by status, with the Cartofriches supply and the QPV outlines."""
-    m = base_map(tiles=tiles)
-    add_reference_layers(m, layers, qpv=("qpv_2024",), quartiers=True)
+    """Land sites by status, with the Cartofriches supply and the QPV outlines; a legend."""
+    m = base_map(tiles=tiles, large=large)
+    add_reference_layers(m, layers, qpv=("qpv_2024",), quartiers=True, large=large)
     if friches is not None and len(friches):
         points_layer(
             friches.assign(surface=friches["surface_m2"].map(_fmt_surface)),
             name="Friches (Cartofriches)",
             popup_fields={"nom": "Friche", "statut": "Statut", "surface": "Surface"},
             tooltip_field="nom",
-            color="#8c510a",
+            color=palettes.FRICHE_COLOR,
             radius=4,
         ).add_to(m)
-    colours = {"disponible": "#1b9e77", "attribué": "#7570b3", "à l'étude": "#e6ab02"}
-    names = {"disponible": "Sites disponibles", "attribué": "Sites attribués"}
+    colours = palettes.LAND_STATUS_COLORS
+    names = LAND_STATUS_NAMES
     fields = {
         "nom": "Site",
         "type": "Type",
@@ -194,7 +227,7 @@ def land_map(
             surface=subset["surface_m2"].map(_fmt_surface),
             distance=subset["dist_qpv_m"].map(fmt_m) if "dist_qpv_m" in subset else "—",
         )
-        name = names.get(status, "Sites à l'étude")
+        name = names[status]
         points = shown.geom_type == "Point"
         if points.any():
             points_layer(
@@ -213,7 +246,7 @@ def land_map(
                 tooltip_fields=fields,
                 style={"color": colour, "fillColor": colour, "fillOpacity": 0.5, "weight": 2},
             ).add_to(m)
-    return _finish(m, demo)
+    return _finish(m, layers, demo, large)
 
 
 def choropleth_map(
@@ -228,9 +261,10 @@ def choropleth_map(
     layers: Mapping[str, gpd.GeoDataFrame | None] | None = None,
     tiles: str | None = "OpenStreetMap",
     demo: bool = False,
+    large: bool = False,
 ) -> folium.Map:
     """A classed euro choropleth, with the commune and QPV outlines of `layers` for context."""
-    m = base_map(tiles=tiles)
+    m = base_map(tiles=tiles, large=large)
     choropleth_layer(
         areas,
         value_col,
@@ -241,16 +275,30 @@ def choropleth_map(
         tooltip_fields=tooltip_fields,
     ).add_to(m)
     if layers is not None:
-        add_reference_layers(m, layers, qpv=("qpv_2024",), quartiers=False, communes=True)
-    return _finish(m, demo)
+        add_reference_layers(
+            m, layers, qpv=("qpv_2024",), quartiers=False, communes=True, large=large
+        )
+    return _finish(m, layers or {}, demo, large, fallback=areas)
 
 
-def _finish(m: folium.Map, demo: bool) -> folium.Map:
-    """Last touches shared by every page map: the demo notice, then the layer switcher."""
+def _finish(
+    m: folium.Map,
+    layers: Mapping[str, gpd.GeoDataFrame | None],
+    demo: bool,
+    large: bool,
+    *,
+    fallback: gpd.GeoDataFrame | None = None,
+) -> folium.Map:
+    """Last touches shared by every page map: the view, demo notice, legend, layer switcher.
+
+    The map opens on the three communes (all of Lille, Hellemmes and Lomme on any screen), or on
+    ``fallback`` (the mapped areas) when the communes are not loaded.
+    """
+    communes = layers.get("communes")
+    fit_to(m, communes if _present(communes) else fallback)
     if demo:
-        m.add_child(MapNote(DEMO_NOTE))
-    layer_control(m)
-    return m
+        m.add_child(MapNote(DEMO_NOTE, large=large))
+    return finish_map(m, large=large)
 
 
 def _fmt_surface(value: object) -> str:

@@ -61,7 +61,14 @@ if "establishments" in extras and establishments is None:
 other_qpv = "qpv_2015" if qpv_choice == "qpv_2024" else "qpv_2024"
 m = shared.memo(
     "carte_map",
-    (data.token, tuple(shared.filter_params(filters)), mode, qpv_choice, tuple(extras)),
+    (
+        data.token,
+        tuple(shared.filter_params(filters)),
+        mode,
+        qpv_choice,
+        tuple(extras),
+        shared.presentation_mode(),
+    ),
     lambda: funded_map(
         grants,
         data.layers,
@@ -70,6 +77,7 @@ m = shared.memo(
         establishments=establishments,
         show_qpv=(qpv_choice, other_qpv),
         demo=data.demo,
+        large=shared.presentation_mode(),
     ),
 )
 st_folium(m, height=560, use_container_width=True, returned_objects=[], key="carte_map")

@@ -87,7 +87,7 @@ m4.metric("Friches recensées (Cerema)", fmt_int(len(friches)) if friches is not
 if friches is None:
     shared.missing_layer("friches", data)
 
-m = land_map(shown, data.layers, friches=friches, demo=data.demo)
+m = land_map(shown, data.layers, friches=friches, demo=data.demo, large=shared.presentation_mode())
 st_folium(m, height=520, use_container_width=True, returned_objects=[], key="foncier_map")
 st.subheader("Tableau des sites")
 st.dataframe(land_table(shown, structures), hide_index=True, width="stretch", key="foncier_table")

@@ -85,8 +85,14 @@ if not grants.empty:
     st.subheader("Carte des subventions")
     m = shared.memo(
         "home_map",
-        (data.token, tuple(shared.filter_params(filters)), qpv_name),
-        lambda: funded_map(grants, data.layers, show_qpv=(qpv_name,), demo=data.demo),
+        (data.token, tuple(shared.filter_params(filters)), qpv_name, shared.presentation_mode()),
+        lambda: funded_map(
+            grants,
+            data.layers,
+            show_qpv=(qpv_name,),
+            demo=data.demo,
+            large=shared.presentation_mode(),
+        ),
     )
     st_folium(m, height=420, use_container_width=True, returned_objects=[], key="home_map")
     unlocated = int((~located(grants)).sum())

@@ -99,6 +99,7 @@ if bins:
         tooltip_fields={"nom_qpv": "QPV"},
         layers={"communes": data.layer("communes")},
         demo=data.demo,
+        large=shared.presentation_mode(),
     )
     st_folium(m, height=480, use_container_width=True, returned_objects=[], key="qpv_map")
 else:

@@ -98,6 +98,7 @@ with tab_map:
                 tooltip_fields={"territoire": "Territoire"},
                 layers=data.layers,
                 demo=data.demo,
+                large=shared.presentation_mode(),
             )
             st_folium(m, height=480, use_container_width=True, returned_objects=[], key="rep_map")
         else:

@@ -98,3 +98,76 @@ def test_demo_maps_say_so_on_the_map_itself():
     assert '"Données fictives de démonstration"' in demo or "ess-note" in demo
     assert "ess-note" in demo
     assert "ess-note" not in real
+
+
+def _legend(m) -> list[dict]:
+    from geo.maps import Legend
+
+    return next(c for c in m._children.values() if isinstance(c, Legend)).items
+
+
+def _synthetic_communes() -> gpd.GeoDataFrame:
+    return gpd.GeoDataFrame(
+        {"code": ["99001", "99002"], "nom": ["Commune synthétique A", "Commune synthétique B"]},
+        geometry=[box(2.96, 50.60, 3.05, 50.66), box(3.05, 50.60, 3.13, 50.65)],
+        crs="EPSG:4326",
+    )
+
+
+def test_land_map_has_a_legend_of_statuses_in_safe_colours():
+    from geo import palettes
+
+    land = gpd.GeoDataFrame(
+        {
+            "site_id": ["p", "q", "r"],
+            "nom": ["Local", "Terrain", "Friche urbaine"],
+            "type": ["local", "terrain", "friche"],
+            "statut": ["disponible", "attribué", "à l'étude"],
+            "surface_m2": [120.0, 800.0, 50.0],
+        },
+        geometry=[Point(3.06, 50.62), Point(3.07, 50.62), Point(3.08, 50.62)],
+        crs="EPSG:4326",
+    )
+    layers = {"qpv_2024": synthetic_qpv("2024"), "communes": _synthetic_communes()}
+    m = pagemaps.land_map(land, layers, tiles=None)
+    rows = _legend(m)
+    assert [r["label"] for r in rows] == [
+        "Communes",
+        "QPV 2024",
+        "Sites disponibles",
+        "Sites attribués",
+        "Sites à l'étude",
+    ]
+    by_label = {r["label"]: r for r in rows}
+    assert by_label["Sites attribués"]["color"] == palettes.LAND_STATUS_COLORS["attribué"]
+    assert by_label["QPV 2024"]["kind"] == "line"
+    assert palettes.contrast_problems(palettes.legend_colors(rows)) == []
+    assert "ess-legend" in _script(m)
+
+
+def test_funded_map_legend_lists_its_layers_and_opens_on_the_communes():
+    from geo import palettes
+
+    layers = {
+        "communes": _synthetic_communes(),
+        "qpv_2024": synthetic_qpv("2024"),
+        "qpv_2015": synthetic_qpv("2015"),
+    }
+    m = pagemaps.funded_map(_grants(), layers, tiles="OpenStreetMap", large=True)
+    rows = _legend(m)
+    assert [r["label"] for r in rows] == [
+        "Communes",
+        "QPV 2024",
+        "QPV 2015",
+        "Subventions (par lieu)",
+        "Points proches regroupés (nombre)",
+    ]
+    assert palettes.contrast_problems(palettes.legend_colors(rows)) == []
+    script = _script(m)
+    # The QPV 2015 row follows its layer, hidden at first (the legend hides rows of hidden layers).
+    assert rows[2]["layer"] == 2
+    # Opens on the communes' extent, not on a fixed centre (a phone sees Lomme and Hellemmes).
+    assert "fitBounds" in script and "[[50.6, 2.96], [50.66, 3.13]]" in script
+    assert '"legend":20' in script  # presentation sizes
+    assert "Fond de plan OpenStreetMap" in script and "Fond vectoriel (hors ligne)" in script
+    assert "Commune synthétique A" in script  # its name, as a label
