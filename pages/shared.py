@@ -25,7 +25,7 @@ from geo.formatting import fmt_date, fmt_int
 from loaders import config, provenance
 from loaders.datasets import Datasets, load_datasets
 from loaders.layers import LayerMeta, fetch_layer, import_layer, load_layers
-from loaders.pipeline import Enriched, enriched
+from loaders.pipeline import Enriched, enriched, warm
 from loaders.provenance import LAYER_LABELS
 from loaders.staff import AttemptLimiter, GateConfig, gate_config, read_secrets
 
@@ -290,6 +290,7 @@ def fetch_button(name: str, key: str) -> None:
             st.error(f"Échec du téléchargement : {escape_markdown(str(exc))}")
             return
     if meta.rows and not meta.warning:
+        warm()  # the enrichment for the new layer, built now rather than on the next page
         st.rerun()
     st.error(escape_markdown(meta.warning or meta.reason or "Source officielle injoignable."))
 
@@ -318,6 +319,7 @@ def layer_upload(name: str, key: str) -> None:
                 f"{escape_markdown(str(exc))}"
             )
             return
+        warm()  # the enrichment for the new layer, built now rather than on the next page
     st.success(
         f"Couche importée : {fmt_int(meta.rows)} entités depuis « {escape_markdown(upload.name)} »."
     )
