@@ -351,12 +351,16 @@ class GeoJsonLayer(JSCSSMixin, Layer):
                 return L.divIcon({html: el, className: "ess-cluster-icon",
                                   iconSize: L.point(d, d)});
             };
-            var group = L.markerClusterGroup(copts);
-            group.addLayers(L.geoJson(data, opts).getLayers());
-            return group;
+            var layer = L.markerClusterGroup(copts);
+            layer.addLayers(L.geoJson(data, opts).getLayers());
             {%- else %}
-            return L.geoJson(data, opts);
+            var layer = L.geoJson(data, opts);
             {%- endif %}
+            {%- if this.legend %}
+            // Read by the map's Legend while this layer is on the map (see Legend).
+            layer.essLegend = {title: {{ this.legend_title_js }}, rows: {{ this.legend_js }}};
+            {%- endif %}
+            return layer;
         })();
         {% endmacro %}
         """
@@ -387,6 +391,8 @@ class GeoJsonLayer(JSCSSMixin, Layer):
         # {"label", "kind": "point" | "cluster" | "line" | "fill", "color", "fill"?, "dash"?}.
         self.legend = [dict(i) for i in legend]
         self.legend_title = legend_title
+        self.legend_js = compact_json(self.legend)
+        self.legend_title_js = compact_json(legend_title)
         self.data = data
         self.data_js = compact_json(data)
         self.columnar = columnar
@@ -465,15 +471,17 @@ LEGEND_FOLD_BELOW_PX = 560  # maps narrower than this (phones) open with the leg
 
 
 class Legend(folium.MacroElement):
-    """The map's one legend box: a row per layer (or per class), shown while its layer is on.
+    """The map's one legend box, listing what the layers on the map say of themselves.
 
-    Built in JavaScript with textContent (works inside st_folium's iframe, where folium's figure
-    HTML is not positioned on the map). Swatches repeat how the layer is drawn: a disc for points,
-    a line (dashed when the layer is) for outlines, a filled square for classes, so the "no data"
-    class and the QPV lists are recognisable by their outline, not by colour alone.
-    Rows: {"label", "kind": "heading" | "point" | "cluster" | "line" | "fill", "color", "fill"?,
-    "dash"?}
-    plus the index of the layer they follow in ``layers`` (or none: always shown).
+    Each GeoJsonLayer carries its rows (``essLegend``: a title, rows of {"label", "kind": "point"
+    | "cluster" | "line" | "fill", "color", "fill"?, "dash"?}); the box lists the layers on the
+    map, in the order they were created, and is rebuilt (once per burst) whenever a layer comes or
+    goes: a hidden QPV list leaves the legend, and the points that st_folium swaps in after a
+    filter change enter it, with no reference from the base map to them.
+    Built with textContent (works inside st_folium's iframe, where folium's figure HTML is not
+    positioned on the map). Swatches repeat how the layer is drawn: a disc for points, a line
+    (dashed when the layer is) for outlines, a filled square for classes, so the "no data" class
+    and the QPV lists are recognisable by their outline, not by colour alone.
     """
 
     _template = Template(
@@ -481,11 +489,9 @@ class Legend(folium.MacroElement):
         {% macro script(this, kwargs) %}
         (function(){
             var map = {{ this._parent.get_name() }};
-            var layers = [{% for name in this.layer_names %}{{ name }},{% endfor %}];
-            var rows = {{ this.rows_js }};
             var size = {{ this.sizes_js }};
             var legend = L.control({position: "bottomright"});
-            var elements = [];
+            var body, pending = null;
             function swatch(it) {
                 var sw = document.createElement("span");
                 sw.setAttribute("aria-hidden", "true");
@@ -522,6 +528,44 @@ class Legend(folium.MacroElement):
                 }
                 return sw;
             }
+            function row(it) {
+                var el = document.createElement("div");
+                el.className = "ess-legend-row";
+                if (it.kind === "heading") {
+                    el.style.fontWeight = "bold";
+                    el.textContent = it.label;
+                } else {
+                    el.style.display = "flex";
+                    el.style.alignItems = "center";
+                    el.appendChild(swatch(it));
+                    var label = document.createElement("span");
+                    label.textContent = it.label;
+                    el.appendChild(label);
+                }
+                return el;
+            }
+            function rebuild() {
+                pending = null;
+                var shown = [];
+                map.eachLayer(function(l) { if (l.essLegend) { shown.push(l); } });
+                shown.sort(function(a, b) { return L.stamp(a) - L.stamp(b); });
+                while (body.firstChild) { body.removeChild(body.firstChild); }
+                var seen = {};
+                shown.forEach(function(l) {
+                    var e = l.essLegend;
+                    if (e.title) { body.appendChild(row({kind: "heading", label: e.title})); }
+                    e.rows.forEach(function(it) {
+                        // The same entry twice (e.g. "clustered points" for two layers of the
+                        // same colour) is listed once.
+                        var key = it.kind + "|" + it.label + "|" + it.color;
+                        if (seen[key]) { return; }
+                        seen[key] = true;
+                        body.appendChild(row(it));
+                    });
+                });
+                legend.getContainer().style.display = shown.length ? "" : "none";
+            }
+            function later() { if (pending === null) { pending = setTimeout(rebuild, 0); } }
             legend.onAdd = function() {
                 var div = L.DomUtil.create("div", "ess-legend");
                 div.style.cssText = "background:#ffffff;padding:6px 10px;border-radius:4px;" +
@@ -538,11 +582,11 @@ class Legend(folium.MacroElement):
                 toggle.style.cssText = "display:block;width:100%;text-align:left;border:0;" +
                     "padding:0;background:none;color:inherit;font:inherit;font-weight:bold;" +
                     "cursor:pointer";
-                var body = document.createElement("div");
+                body = document.createElement("div");
                 function fold(open) {
                     body.style.display = open ? "" : "none";
                     toggle.setAttribute("aria-expanded", open ? "true" : "false");
-                    toggle.textContent = (open ? "\u25be " : "\u25b8 ") + "Légende";
+                    toggle.textContent = (open ? "\\u25be " : "\\u25b8 ") + "Légende";
                 }
                 toggle.addEventListener("click", function() {
                     fold(body.style.display === "none");
@@ -550,82 +594,45 @@ class Legend(folium.MacroElement):
                 div.appendChild(toggle);
                 div.appendChild(body);
                 fold(map.getSize().x >= {{ this.fold_below_px }});
-                rows.forEach(function(it) {
-                    var row = document.createElement("div");
-                    if (it.kind === "heading") {
-                        row.style.fontWeight = "bold";
-                        row.textContent = it.label;
-                    } else {
-                        row.style.display = "flex";
-                        row.style.alignItems = "center";
-                        row.appendChild(swatch(it));
-                        var label = document.createElement("span");
-                        label.textContent = it.label;
-                        row.appendChild(label);
-                    }
-                    row.className = "ess-legend-row";
-                    body.appendChild(row);
-                    elements.push(row);
-                });
                 L.DomEvent.disableClickPropagation(div);
                 L.DomEvent.disableScrollPropagation(div);
                 return div;
             };
-            function update() {
-                var shown = 0;
-                rows.forEach(function(it, i) {
-                    var on = it.layer === null || it.layer === undefined ||
-                        map.hasLayer(layers[it.layer]);
-                    elements[i].style.display = on ? (it.kind === "heading" ? "" : "flex") : "none";
-                    if (on) { shown += 1; }
-                });
-                legend.getContainer().style.display = shown ? "" : "none";
-            }
             legend.addTo(map);
-            map.on("layeradd layerremove", update);
-            update();
+            legend.getContainer().style.display = "none";
+            map.on("layeradd layerremove", later);
+            later();
         })();
         {% endmacro %}
         """
     )
 
-    def __init__(
-        self,
-        rows: Sequence[Mapping[str, Any]],
-        layers: Sequence[folium.MacroElement] = (),
-        *,
-        large: bool = False,
-    ):
+    def __init__(self, *, large: bool = False):
         super().__init__()
         self._name = "Legend"
-        self.items = [dict(r) for r in rows]
-        self.layers = list(layers)
         self.sizes_js = compact_json(text_sizes(large))
-        self.rows_js = compact_json(self.items)
         self.fold_below_px = LEGEND_FOLD_BELOW_PX
 
-    def render(self, **kwargs):
-        self.layer_names = [layer.get_name() for layer in self.layers]
-        super().render(**kwargs)
 
+def legend_rows(element: Any) -> list[dict]:
+    """Python twin of the legend the browser builds (tests): rows of the layers, in order.
 
-def legend_rows(m: folium.Map) -> tuple[list[dict], list[GeoJsonLayer]]:
-    """The legend of a map, read from its layers in drawing order: rows and the layers they follow.
-
-    A layer with a legend title (a choropleth) gets a heading and one row per class; other layers
-    their own rows (one, or two for clustered points).
+    Every GeoJsonLayer under ``element`` (a map, or a feature group of points), shown at opening
+    or not: a choropleth's title as a heading, then each layer's rows, each entry once.
     """
     rows: list[dict] = []
-    layers: list[GeoJsonLayer] = []
-    for child in m._children.values():
+    seen: set[tuple] = set()
+    for child in _walk(element):
         if not isinstance(child, GeoJsonLayer) or not child.legend:
             continue
-        index = len(layers)
-        layers.append(child)
         if child.legend_title:
-            rows.append({"kind": "heading", "label": child.legend_title, "layer": index})
-        rows.extend({**item, "layer": index} for item in child.legend)
-    return rows, layers
+            rows.append({"kind": "heading", "label": child.legend_title, "layer": child.layer_name})
+        for item in child.legend:
+            key = (item["kind"], item["label"], item["color"])
+            if key not in seen:
+                seen.add(key)
+                rows.append({**item, "layer": child.layer_name})
+    return rows
 
 
 class MapNote(folium.MacroElement):
@@ -679,10 +686,12 @@ class MetricScale(folium.MacroElement):
         self.options = {"metric": True, "imperial": False, "maxWidth": 200 if large else 120}
 
 
-class FrenchZoom(folium.MacroElement):
-    """Zoom buttons titled in French, and popups whose close button is named in French.
+class FrenchControls(folium.MacroElement):
+    """Map controls that speak French: zoom buttons, the layer switcher's button, popup close.
 
-    Leaflet's own texts are English ("Zoom in", "Close popup"); screen readers read them out.
+    Leaflet's own texts are English ("Zoom in", "Layers", "Close popup") and screen readers read
+    them out. The layer switcher may be added after this (st_folium adds it last), so its button
+    is titled whenever it appears in the map's control corners.
     """
 
     _template = Template(
@@ -693,13 +702,22 @@ class FrenchZoom(folium.MacroElement):
             L.control.zoom({
                 position: "topleft", zoomInTitle: "Zoom avant", zoomOutTitle: "Zoom arrière"
             }).addTo(map);
+            function name(el, text) {
+                if (el && el.getAttribute("title") !== text) {
+                    el.setAttribute("title", text);
+                    el.setAttribute("aria-label", text);
+                }
+            }
+            var corners = map.getContainer().querySelector(".leaflet-control-container");
+            function layersButton() {
+                name(corners.querySelector(".leaflet-control-layers-toggle"),
+                     "Couches de la carte");
+            }
+            new MutationObserver(layersButton).observe(corners, {childList: true, subtree: true});
+            layersButton();
             map.on("popupopen", function(e) {
                 var el = e.popup.getElement();
-                var close = el && el.querySelector(".leaflet-popup-close-button");
-                if (close) {
-                    close.setAttribute("aria-label", "Fermer");
-                    close.setAttribute("title", "Fermer");
-                }
+                name(el && el.querySelector(".leaflet-popup-close-button"), "Fermer");
             });
         })();
         {% endmacro %}
@@ -708,7 +726,7 @@ class FrenchZoom(folium.MacroElement):
 
     def __init__(self):
         super().__init__()
-        self._name = "FrenchZoom"
+        self._name = "FrenchControls"
 
 
 class PlainBackground(Layer):
@@ -839,7 +857,8 @@ def base_map(
     vector = PlainBackground(VECTOR_BASE_NAME, show=tile_layer is None).add_to(m)
     m.add_child(BaseSwitch(vector, tile_layer, MAP_BACKGROUND))
     m.add_child(MetricScale(large=large))
-    m.add_child(FrenchZoom())
+    m.add_child(FrenchControls())
+    m.add_child(Legend(large=large))
     return m
 
 
@@ -1089,49 +1108,20 @@ def choropleth_layer(
     return layer
 
 
-class LayerSwitcherTitle(folium.MacroElement):
-    """The layer control's button titled in French (Leaflet writes "Layers")."""
+def layer_switcher() -> folium.LayerControl:
+    """The layers switcher, not yet on a map (st_folium's ``layer_control`` adds it last).
 
-    _template = Template(
-        """
-        {% macro script(this, kwargs) %}
-        (function(){
-            var toggle = {{ this.control.get_name() }}.getContainer()
-                .querySelector(".leaflet-control-layers-toggle");
-            if (toggle) {
-                toggle.setAttribute("title", "Couches de la carte");
-                toggle.setAttribute("aria-label", "Couches de la carte");
-            }
-        })();
-        {% endmacro %}
-        """
-    )
-
-    def __init__(self, control: folium.LayerControl):
-        super().__init__()
-        self._name = "LayerSwitcherTitle"
-        self.control = control
+    Folded into its button (titled in French by FrenchControls) until hovered or focused, so it
+    never hides a commune or the legend, on a phone as on a projector.
+    """
+    return folium.LayerControl(collapsed=True, position="topright")
 
 
 def layer_control(m: folium.Map) -> folium.LayerControl:
-    """The layers switcher, added last so it lists every layer.
-
-    Folded into its button until hovered or focused, so it never hides a commune or the legend,
-    on a phone as on a projector.
-    """
-    control = folium.LayerControl(collapsed=True, position="topright")
+    """The layers switcher, added last so it lists every layer."""
+    control = layer_switcher()
     control.add_to(m)
-    m.add_child(LayerSwitcherTitle(control))
     return control
-
-
-def finish_map(m: folium.Map, *, large: bool = False) -> folium.Map:
-    """The legend of every layer drawn, then the layer switcher: the last step of every map."""
-    rows, layers = legend_rows(m)
-    if rows:
-        m.add_child(Legend(rows, layers, large=large))
-    layer_control(m)
-    return m
 
 
 # --------------------------------------------------------------------------------------------------

@@ -19,8 +19,9 @@ from geo.maps import (
     aggregate_by_location,
     base_map,
     choropleth_layer,
-    finish_map,
     fit_to,
+    layer_control,
+    localize_assets,
     points_layer,
     polygons_layer,
 )
@@ -129,22 +130,25 @@ def funded_structures(structures: gpd.GeoDataFrame, grants: pd.DataFrame) -> gpd
     return funded
 
 
-def funded_map(
-    grants: gpd.GeoDataFrame,
+FUNDED_LAYER_NAMES = {"grants": "Subventions (par lieu)", "structures": "Structures financées"}
+
+
+def funded_base(
     layers: Mapping[str, gpd.GeoDataFrame | None],
     *,
-    structures: gpd.GeoDataFrame | None = None,
     land: gpd.GeoDataFrame | None = None,
     establishments: gpd.GeoDataFrame | None = None,
     show_qpv: tuple[str, ...] = ("qpv_2024", "qpv_2015"),
     tiles: str | None = "OpenStreetMap",
-    cluster: bool = True,
     demo: bool = False,
     large: bool = False,
 ) -> folium.Map:
-    """The funded-structures map: grants per location (or funded structures) over the outlines.
+    """Everything on the funded map but the selection: outlines, extra layers, the demo note.
 
-    Pass ``structures`` to draw one point per funded structure instead of per grant location.
+    Built once per data version and view options; the selection's points come separately
+    (`funded_points`), so a filter change replaces them without rebuilding or resending this.
+    No layer switcher: it must list the points too, so it is added last (`funded_map`, or
+    st_folium's ``layer_control``).
     """
     m = base_map(tiles=tiles, large=large)
     add_reference_layers(m, layers, qpv=show_qpv, large=large)
@@ -168,25 +172,75 @@ def funded_map(
             color=palettes.LAND_COLOR,
             radius=6,
         ).add_to(m)
+    return _frame(m, layers, demo, large)
+
+
+def funded_points(
+    grants: gpd.GeoDataFrame,
+    *,
+    structures: gpd.GeoDataFrame | None = None,
+    cluster: bool = True,
+) -> folium.FeatureGroup:
+    """The selection on the funded map: grants per location, or the funded structures.
+
+    One feature group holding one points layer, its assets served locally; st_folium's
+    ``feature_group_to_add`` swaps it on the drawn map when the filters change.
+    Pass ``structures`` to draw one point per funded structure instead of per grant location.
+    """
     if structures is not None:
-        points_layer(
+        name = FUNDED_LAYER_NAMES["structures"]
+        layer = points_layer(
             funded_structures(structures, grants),
-            name="Structures financées",
+            name=name,
             popup_fields={"nom": "Structure", "forme_juridique": "Forme", "resume": "Subventions"},
             tooltip_field="nom",
             color=palettes.STRUCTURE_COLOR,
             cluster=cluster,
-        ).add_to(m)
+        )
     else:
-        points_layer(
+        name = FUNDED_LAYER_NAMES["grants"]
+        layer = points_layer(
             grants_points(grants),
-            name="Subventions (par lieu)",
+            name=name,
             popup_fields={"nom": "Bénéficiaire", "resume": "Subventions"},
             tooltip_field="nom",
             color=palettes.GRANT_COLOR,
             cluster=cluster,
-        ).add_to(m)
-    return _finish(m, layers, demo, large)
+        )
+    group = folium.FeatureGroup(name=name, overlay=True, control=True, show=True)
+    layer.add_to(group)
+    return localize_assets(group)
+
+
+def funded_map(
+    grants: gpd.GeoDataFrame,
+    layers: Mapping[str, gpd.GeoDataFrame | None],
+    *,
+    structures: gpd.GeoDataFrame | None = None,
+    land: gpd.GeoDataFrame | None = None,
+    establishments: gpd.GeoDataFrame | None = None,
+    show_qpv: tuple[str, ...] = ("qpv_2024", "qpv_2015"),
+    tiles: str | None = "OpenStreetMap",
+    cluster: bool = True,
+    demo: bool = False,
+    large: bool = False,
+) -> folium.Map:
+    """The funded-structures map in one piece: `funded_base` + `funded_points` + the switcher.
+
+    Pass ``structures`` to draw one point per funded structure instead of per grant location.
+    """
+    m = funded_base(
+        layers,
+        land=land,
+        establishments=establishments,
+        show_qpv=show_qpv,
+        tiles=tiles,
+        demo=demo,
+        large=large,
+    )
+    funded_points(grants, structures=structures, cluster=cluster).add_to(m)
+    layer_control(m)
+    return m
 
 
 def land_map(
@@ -281,6 +335,26 @@ def choropleth_map(
     return _finish(m, layers or {}, demo, large, fallback=areas)
 
 
+def _frame(
+    m: folium.Map,
+    layers: Mapping[str, gpd.GeoDataFrame | None],
+    demo: bool,
+    large: bool,
+    *,
+    fallback: gpd.GeoDataFrame | None = None,
+) -> folium.Map:
+    """The view every page map opens on, and the demo notice.
+
+    The map opens on the three communes (all of Lille, Hellemmes and Lomme on any screen, a phone
+    included), or on ``fallback`` (the mapped areas) when the communes are not loaded.
+    """
+    communes = layers.get("communes")
+    fit_to(m, communes if _present(communes) else fallback)
+    if demo:
+        m.add_child(MapNote(DEMO_NOTE, large=large))
+    return m
+
+
 def _finish(
     m: folium.Map,
     layers: Mapping[str, gpd.GeoDataFrame | None],
@@ -289,16 +363,10 @@ def _finish(
     *,
     fallback: gpd.GeoDataFrame | None = None,
 ) -> folium.Map:
-    """Last touches shared by every page map: the view, demo notice, legend, layer switcher.
-
-    The map opens on the three communes (all of Lille, Hellemmes and Lomme on any screen), or on
-    ``fallback`` (the mapped areas) when the communes are not loaded.
-    """
-    communes = layers.get("communes")
-    fit_to(m, communes if _present(communes) else fallback)
-    if demo:
-        m.add_child(MapNote(DEMO_NOTE, large=large))
-    return finish_map(m, large=large)
+    """Last touches shared by every page map: the view, the demo notice, the layer switcher."""
+    _frame(m, layers, demo, large, fallback=fallback)
+    layer_control(m)
+    return m
 
 
 def _fmt_surface(value: object) -> str:

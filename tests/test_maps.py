@@ -323,17 +323,19 @@ def test_legend_rows_follow_the_layers_drawn():
     maps.points_layer(
         _points(["A", "B"]), name="Structures", popup_fields={"nom": "Nom"}, cluster=True
     ).add_to(m)
-    maps.finish_map(m)
-    legend = next(c for c in m._children.values() if isinstance(c, maps.Legend))
-    assert [(r["label"], r["kind"], r["layer"]) for r in legend.items] == [
-        ("QPV", "line", 0),
-        ("Structures", "point", 1),
-        ("Points proches regroupés (nombre)", "cluster", 1),
+    rows = maps.legend_rows(m)
+    assert [(r["label"], r["kind"], r["layer"]) for r in rows] == [
+        ("QPV", "line", "QPV"),
+        ("Structures", "point", "Structures"),
+        ("Points proches regroupés (nombre)", "cluster", "Structures"),
     ]
-    assert legend.items[0]["dash"] is True and legend.items[0]["fill"] == "rgba(239,138,98,0.25)"
-    assert legend.items[1]["color"] == "#0072B2"  # the default point colour, Okabe-Ito blue
+    assert rows[0]["dash"] is True and rows[0]["fill"] == "rgba(239,138,98,0.25)"
+    assert rows[1]["color"] == "#0072B2"  # the default point colour, Okabe-Ito blue
+    # Every map has its one legend box, fed in the browser by the rows each layer carries.
+    assert sum(isinstance(c, maps.Legend) for c in m._children.values()) == 1
     html = m.get_root().render()
-    assert "ess-legend" in html
+    assert html.count("layer.essLegend = {") == 2
+    assert '"label":"Points proches regroupés (nombre)"' in html
     assert "toggle.textContent" in html and "innerHTML" not in html
 
 
@@ -343,7 +345,6 @@ def test_legend_and_labels_grow_in_presentation_mode():
     assert all(large[k] > normal[k] for k in normal)
     m = maps.base_map(tiles=None, large=True)
     maps.points_layer(_points(["A"]), name="P", popup_fields={"nom": "Nom"}).add_to(m)
-    maps.finish_map(m, large=True)
     html = m.get_root().render()
     assert f'"legend":{large["legend"]}' in html
     assert '"maxWidth": 200' in html  # the longer scale bar

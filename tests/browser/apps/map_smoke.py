@@ -8,7 +8,7 @@ import streamlit as st
 from shapely.geometry import Point, box
 from streamlit_folium import st_folium
 
-from geo.maps import base_map, choropleth_layer, finish_map, points_layer
+from geo.maps import base_map, choropleth_layer, layer_control, points_layer
 
 HOSTILE = "<script>window.pwned=1</script>{{ x }}"
 
@@ -44,5 +44,5 @@ points_layer(
     color="#d95f02",
     cluster=True,
 ).add_to(m)
-finish_map(m)
+layer_control(m)
 st_folium(m, height=520, use_container_width=True, returned_objects=[], key="carte")
