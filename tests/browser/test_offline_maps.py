@@ -173,3 +173,63 @@ def test_phone_home_map_shows_lomme_and_hellemmes(page, dashboard):
     toggle.click()
     assert toggle.get_attribute("aria-expanded") == "true"
     assert frame.locator(".ess-legend").get_by_text("Subventions (par lieu)").is_visible()
+
+
+def test_names_follow_the_zoom_and_the_legend_follows_the_layers(page, dashboard):
+    frame = open_map(page, f"{dashboard}/carte")
+    wait_for_base(frame, "vectoriel")
+    legend = frame.locator(".ess-legend")
+    # Zoomed out: commune names only. Zoomed in on Lille-Centre: IRIS names appear.
+    frame.evaluate("() => window.map.setZoom(11, {animate: false})")
+    page.wait_for_timeout(300)
+    assert visible_labels(frame, "quartier") == []
+    assert len(visible_labels(frame, "commune")) >= 1
+    frame.evaluate("() => window.map.setView([50.6366, 3.0635], 15, {animate: false})")
+    page.wait_for_timeout(300)
+    assert len(visible_labels(frame, "iris")) >= 3
+    # Labels never overlap one another.
+    overlaps = frame.evaluate(
+        """() => {
+          const r = [...document.querySelectorAll('.ess-label')]
+            .filter(e => getComputedStyle(e).visibility === 'visible')
+            .map(e => e.getBoundingClientRect()).filter(b => b.width > 0);
+          let n = 0;
+          for (let i = 0; i < r.length; i++) for (let j = i + 1; j < r.length; j++) {
+            const a = r[i], b = r[j];
+            if (a.left < b.right && a.right > b.left && a.top < b.bottom && a.bottom > b.top) n++;
+          }
+          return n;
+        }"""
+    )
+    assert overlaps == 0
+    # Showing the 2015 QPV list from the layer switcher adds it to the legend.
+    assert "QPV 2015" not in legend.inner_text()
+    frame.locator(".leaflet-control-layers").hover()
+    frame.locator(".leaflet-control-layers-overlays label", has_text="QPV 2015").locator(
+        "input"
+    ).check()
+    page.wait_for_timeout(300)
+    assert "QPV 2015" in legend.inner_text()
+    # Points swapped in by a page option (funded structures instead of grants) enter the legend.
+    page.get_by_text("Structures financées", exact=True).click()
+    page.wait_for_timeout(500)
+    wait_for_app(page)
+    frame = map_frame(page)
+    frame.locator(".ess-legend", has_text="Structures financées").wait_for(timeout=10000)
+    assert "Subventions (par lieu)" not in frame.locator(".ess-legend").inner_text()
+
+
+def test_presentation_mode_enlarges_names_and_legend(page, dashboard):
+    sizes = {}
+    for query in ("", "?presentation=1"):
+        frame = open_map(page, f"{dashboard}/carte{query}", width=1920, height=1080)
+        sizes[query] = frame.evaluate(
+            """() => ({
+              commune: parseFloat(getComputedStyle(document.querySelector('.ess-label-commune'))
+                .fontSize),
+              legend: parseFloat(getComputedStyle(document.querySelector('.ess-legend'))
+                .fontSize),
+            })"""
+        )
+    assert sizes[""] == {"commune": 16, "legend": 13}
+    assert sizes["?presentation=1"] == {"commune": 24, "legend": 20}
