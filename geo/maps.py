@@ -749,14 +749,18 @@ class PlainBackground(Layer):
         self._name = "PlainBackground"
 
 
+TILE_TIMEOUT_MS = 8000
+
+
 class BaseSwitch(folium.MacroElement):
     """Light map background, and the switch to the vector base when no tile is ever received.
 
     Tiles that fail before any tile has loaded (no network, tile server down or blocked by the
-    intranet's proxy) remove the tile layer and select the plain background: the outlines and
-    place names drawn from the loaded layers are the map. Once a tile has loaded, a later failure
-    is a missing tile, not an offline map, and changes nothing. The container says which base is
-    shown (data-ess-base="tuiles" | "vectoriel") for tests and for support.
+    intranet's proxy), or no tile at all after TILE_TIMEOUT_MS (requests held by a proxy), remove
+    the tile layer and select the plain background: the outlines and place names drawn from the
+    loaded layers are the map. Once a tile has loaded, a later failure is a missing tile, not an
+    offline map, and changes nothing. The container says which base is shown
+    (data-ess-base="tuiles" | "vectoriel") for tests and for support.
     """
 
     _template = Template(
@@ -771,13 +775,16 @@ class BaseSwitch(folium.MacroElement):
             var tiles = {{ this.tiles.get_name() }};
             var loaded = 0;
             box.setAttribute("data-ess-base", "tuiles");
-            tiles.on("tileload", function() { loaded += 1; });
-            tiles.on("tileerror", function() {
+            function offline() {
                 if (loaded > 0 || !map.hasLayer(tiles)) { return; }
                 map.removeLayer(tiles);
                 vector.addTo(map);
                 box.setAttribute("data-ess-base", "vectoriel");
-            });
+            }
+            tiles.on("tileload", function() { loaded += 1; });
+            tiles.on("tileerror", offline);
+            // A proxy that holds requests gives neither tiles nor errors: same switch.
+            setTimeout(offline, {{ this.timeout_ms }});
             map.on("baselayerchange", function(e) {
                 box.setAttribute("data-ess-base", e.layer === tiles ? "tuiles" : "vectoriel");
             });
@@ -795,6 +802,7 @@ class BaseSwitch(folium.MacroElement):
         self.vector = vector
         self.tiles = tiles
         self.background = background
+        self.timeout_ms = TILE_TIMEOUT_MS
 
 
 # --------------------------------------------------------------------------------------------------

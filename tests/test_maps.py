@@ -285,7 +285,8 @@ def test_base_layers_are_named_in_french_and_fall_back_to_the_vector_base():
     assert "openstreetmap" not in [k.lower() for k in control.base_layers]
     assert "contributeurs d'" in html.replace("\\u0027", "'")  # attribution in French
     # The switch: tile errors before any tile loaded remove the tiles for the plain background.
-    assert 'tiles.on("tileerror"' in html and 'tiles.on("tileload"' in html
+    assert 'tiles.on("tileerror", offline)' in html and 'tiles.on("tileload"' in html
+    assert f"setTimeout(offline, {maps.TILE_TIMEOUT_MS})" in html  # tiles held by a proxy
     assert '"#f2efe9"' in html  # palettes.MAP_BACKGROUND under everything
     assert '"Zoom avant"' in html and '"Zoom arrière"' in html
     assert '"Couches de la carte"' in html

@@ -133,6 +133,19 @@ def test_tiles_are_kept_when_a_tile_server_answers(page, dashboard):
     assert sorted(visible_labels(frame, "commune")) == ["Hellemmes", "Lille", "Lomme"]
 
 
+def test_tiles_held_without_answer_give_way_to_the_vector_base(page, dashboard):
+    held = []
+    page.route("https://tile.openstreetmap.org/**", lambda route: held.append(route))  # no answer
+    frame = open_map(page, f"{dashboard}/carte")
+    assert held, "no tile was asked for"
+    # No tile and no error ever comes: only the timeout (geo.maps.TILE_TIMEOUT_MS) can switch.
+    assert not any("tile.openstreetmap.org" in u for u in page.blocked)
+    wait_for_base(frame, "vectoriel", timeout_ms=30000)
+    assert sorted(visible_labels(frame, "commune")) == ["Hellemmes", "Lille", "Lomme"]
+    for route in held:
+        route.abort()
+
+
 def test_land_map_has_a_legend_of_its_statuses(page, dashboard):
     frame = open_map(page, f"{dashboard}/foncier")
     legend = frame.locator(".ess-legend")
