@@ -65,13 +65,14 @@ filter_key = tuple(shared.filter_params(filters))
 # per filter key, swapped on the drawn map by st_folium without rebuilding or remounting it.
 base = shared.memo(
     "carte_base",
-    (data.token, qpv_choice, tuple(sorted(extras))),
+    (data.token, qpv_choice, tuple(sorted(extras)), shared.presentation_mode()),
     lambda: funded_base(
         data.layers,
         land=data.data.land if "land" in extras else None,
         establishments=establishments,
         show_qpv=(qpv_choice, other_qpv),
         demo=data.demo,
+        large=shared.presentation_mode(),
     ),
 )
 points = shared.memo(

@@ -95,8 +95,11 @@ m = shared.memo(  # once per data version and selection, not on every rerun
         tuple(sorted(statuses)),
         tuple(sorted(kinds)),
         min_surface,
+        shared.presentation_mode(),
     ),
-    lambda: land_map(shown, data.layers, friches=friches, demo=data.demo),
+    lambda: land_map(
+        shown, data.layers, friches=friches, demo=data.demo, large=shared.presentation_mode()
+    ),
 )
 st_folium(m, height=520, use_container_width=True, returned_objects=[], key="foncier_map")
 st.subheader("Tableau des sites")

@@ -96,8 +96,13 @@ if not grants.empty:
     # on the drawn map (see pages/carte.py).
     base = shared.memo(
         "home_base",
-        (data.token, qpv_name),
-        lambda: funded_base(data.layers, show_qpv=(qpv_name,), demo=data.demo),
+        (data.token, qpv_name, shared.presentation_mode()),
+        lambda: funded_base(
+            data.layers,
+            show_qpv=(qpv_name,),
+            demo=data.demo,
+            large=shared.presentation_mode(),
+        ),
     )
     points = shared.memo(
         "home_points",

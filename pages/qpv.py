@@ -94,8 +94,13 @@ if bins:
     # swapped on the drawn map by st_folium (no rebuild, no remount).
     base = shared.memo(
         "qpv_base",
-        (data.token,),
-        lambda: choropleth_base({"communes": data.layer("communes")}, demo=data.demo),
+        (data.token, generation, shared.presentation_mode()),
+        lambda: choropleth_base(
+            {"communes": data.layer("communes")},
+            demo=data.demo,
+            large=shared.presentation_mode(),
+            fallback=qpv,
+        ),
     )
     shaded = shared.memo(
         "qpv_areas",

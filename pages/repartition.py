@@ -107,8 +107,13 @@ with tab_map:
             # view, swapped on the drawn map by st_folium (no rebuild, no remount).
             base = shared.memo(
                 "rep_base",
-                (data.token,),
-                lambda: choropleth_base(data.layers, demo=data.demo),
+                (data.token, level, shared.presentation_mode()),
+                lambda: choropleth_base(
+                    data.layers,
+                    demo=data.demo,
+                    large=shared.presentation_mode(),
+                    fallback=layer,
+                ),
             )
             shaded = shared.memo(
                 "rep_areas",

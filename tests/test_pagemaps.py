@@ -196,7 +196,13 @@ def test_choropleth_base_has_the_outlines_and_the_areas_come_apart_under_them():
     (layer,) = _geojson_layers(group)
     classes = [f["properties"][maps.CLASS_KEY] for f in layer.data["features"]]
     assert classes == [2, 0]  # 1 500 € in the second class; 0 € is "no project"
-    assert any(isinstance(e, maps.Legend) for e in maps._walk(group))
+    # the areas carry their legend rows (the map's one legend box lists the layers on it)
+    assert layer.legend_title == "Montant engagé"
+    assert [row["label"] for row in layer.legend] == [
+        "1 000 à 2 000 €",
+        "jusqu'à 1 000 €",
+        "Aucun projet",
+    ]
     script = _get_feature_group_string(group, base)
     assert "bringToBack" in script  # drawn under the outlines, as on the full map
     full = pagemaps.choropleth_map(
@@ -213,3 +219,71 @@ def test_choropleth_base_has_the_outlines_and_the_areas_come_apart_under_them():
     assert [
         g.layer_name for g in full._children.values() if isinstance(g, folium.FeatureGroup)
     ] == ["Montant"]
+
+
+def _synthetic_communes() -> gpd.GeoDataFrame:
+    return gpd.GeoDataFrame(
+        {"code": ["99001", "99002"], "nom": ["Commune synthétique A", "Commune synthétique B"]},
+        geometry=[box(2.96, 50.60, 3.05, 50.66), box(3.05, 50.60, 3.13, 50.65)],
+        crs="EPSG:4326",
+    )
+
+
+def test_land_map_has_a_legend_of_statuses_in_safe_colours():
+    from geo import palettes
+
+    land = gpd.GeoDataFrame(
+        {
+            "site_id": ["p", "q", "r"],
+            "nom": ["Local", "Terrain", "Friche urbaine"],
+            "type": ["local", "terrain", "friche"],
+            "statut": ["disponible", "attribué", "à l'étude"],
+            "surface_m2": [120.0, 800.0, 50.0],
+        },
+        geometry=[Point(3.06, 50.62), Point(3.07, 50.62), Point(3.08, 50.62)],
+        crs="EPSG:4326",
+    )
+    layers = {"qpv_2024": synthetic_qpv("2024"), "communes": _synthetic_communes()}
+    m = pagemaps.land_map(land, layers, tiles=None)
+    rows = maps.legend_rows(m)
+    assert [r["label"] for r in rows] == [
+        "Communes",
+        "QPV 2024",
+        "Sites disponibles",
+        "Sites attribués",
+        "Sites à l'étude",
+    ]
+    by_label = {r["label"]: r for r in rows}
+    assert by_label["Sites attribués"]["color"] == palettes.LAND_STATUS_COLORS["attribué"]
+    assert by_label["QPV 2024"]["kind"] == "line"
+    assert palettes.contrast_problems(palettes.legend_colors(rows)) == []
+    assert "ess-legend" in _script(m)
+
+
+def test_funded_map_legend_lists_its_layers_and_opens_on_the_communes():
+    from geo import palettes
+
+    layers = {
+        "communes": _synthetic_communes(),
+        "qpv_2024": synthetic_qpv("2024"),
+        "qpv_2015": synthetic_qpv("2015"),
+    }
+    m = pagemaps.funded_map(_grants(), layers, tiles="OpenStreetMap", large=True)
+    rows = maps.legend_rows(m)
+    assert [r["label"] for r in rows] == [
+        "Communes",
+        "QPV 2024",
+        "QPV 2015",
+        "Subventions (par lieu)",
+        "Points proches regroupés (nombre)",
+    ]
+    assert palettes.contrast_problems(palettes.legend_colors(rows)) == []
+    script = _script(m)
+    # Each row names its layer: in the browser, the QPV 2015 row shows only with its layer.
+    assert rows[2]["layer"] == "QPV 2015"
+    assert rows[3]["layer"] == "Subventions (par lieu)"  # the points, in their feature group
+    # Opens on the communes' extent, not on a fixed centre (a phone sees Lomme and Hellemmes).
+    assert "fitBounds" in script and "[[50.6, 2.96], [50.66, 3.13]]" in script
+    assert '"legend":20' in script  # presentation sizes
+    assert "Fond de plan OpenStreetMap" in script and "Fond vectoriel (hors ligne)" in script
+    assert "Commune synthétique A" in script  # its name, as a label
