@@ -71,7 +71,11 @@ populations = shared.memo(
 )
 codes = qpv["code_qpv"].astype(str)
 qpv = qpv.assign(population=codes.map(populations["population"]).astype(float).to_numpy())
-coverage = qpv_coverage(grants, data.data.structures, qpv, buffer_m)
+coverage = shared.memo(  # once per selection, list and view, not on every rerun
+    "qpv_coverage",
+    (data.token, tuple(shared.filter_params(filters)), generation, view),
+    lambda: qpv_coverage(grants, data.data.structures, qpv, buffer_m),
+)
 coverage["population_source"] = (
     coverage["code_qpv"].astype(str).map(populations["population_source"])
 )

@@ -619,6 +619,11 @@ def paged_table(
     where the full data are (``note``: by default, the download).
     """
     state_key = f"{key}_page"
+    # A new selection opens on its first page.
+    signature = (len(rows), *(str(rows.index[i]) for i in (0, -1) if len(rows)))
+    if st.session_state.get(f"{key}_rows") != signature:
+        st.session_state[f"{key}_rows"] = signature
+        st.session_state[state_key] = 1
     pager = table_page(len(rows), st.session_state.get(state_key, 1))
     st.dataframe(
         to_table(rows.iloc[pager.start : pager.stop]), hide_index=True, width="stretch", key=key
