@@ -49,6 +49,7 @@ def coverage_map(
     communes: gpd.GeoDataFrame | None,
     *,
     demo: bool = False,
+    large: bool = False,
 ) -> folium.Map | None:
     """Euros committed inside each QPV, classed; None when no QPV holds any project."""
     areas = qpv[["code_qpv", "geometry"]].merge(coverage, on="code_qpv")
@@ -65,6 +66,7 @@ def coverage_map(
         tooltip_fields={"nom_qpv": "QPV"},
         layers={"communes": communes},
         demo=demo,
+        large=large,
     )
 
 
@@ -86,6 +88,7 @@ def territory_map(
     per_inhabitant: bool,
     layers: Mapping[str, gpd.GeoDataFrame | None],
     demo: bool = False,
+    large: bool = False,
 ) -> folium.Map | None:
     """The classed choropleth of a distribution table (``geo.indicators.distribution`` with a
     ``territoire`` column), in euros or euros per inhabitant; None when nothing is positive."""
@@ -114,6 +117,7 @@ def territory_map(
         tooltip_fields={"territoire": "Territoire"},
         layers=layers,
         demo=demo,
+        large=large,
     )
 
 

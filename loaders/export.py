@@ -48,8 +48,6 @@ import numpy as np
 import pandas as pd
 import pyogrio
 import shapely
-from openpyxl import Workbook
-from openpyxl.styles import Font
 
 from geo.formatting import fmt_date, fmt_decimal, fmt_eur, fmt_int
 from loaders import scdl_schema
@@ -299,6 +297,10 @@ def _xlsx_value(value):
 
 
 def _xlsx(df: pd.DataFrame, kind: str, demo: bool, sources: list[dict]) -> bytes:
+    # Imported here: openpyxl takes a tenth of a second to import and only XLSX exports need it.
+    from openpyxl import Workbook
+    from openpyxl.styles import Font
+
     columns = _columns(df, kind)
     book = Workbook()
     sheet = book.active

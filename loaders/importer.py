@@ -368,7 +368,19 @@ def import_file(
             },
         )
         report.stored = True
+        _prepare_pages(report)
     return report
+
+
+def _prepare_pages(report: ImportReport) -> None:
+    """Post-import hook: builds the enrichment cache now, so no page view waits for it."""
+    from loaders.pipeline import warm
+
+    if warm() is None:
+        report.notes.append(
+            "L'enrichissement spatial n'a pas pu être préparé : il sera calculé à l'affichage "
+            "de la première page (détails dans le journal du serveur)."
+        )
 
 
 _SIRET_AT_START = re.compile(r"SIRET (\d{14})\b")

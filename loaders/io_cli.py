@@ -144,12 +144,14 @@ def cmd_import(args: argparse.Namespace) -> int:
 
 
 def cmd_undo(args: argparse.Namespace) -> int:
+    from loaders.pipeline import warm
     from loaders.store import undo_last
 
     entry = undo_last()
     if entry is None:
         print("Aucun import à annuler.", file=sys.stderr)
         return 1
+    warm()
     print(
         f"Import annulé : « {entry.get('file')} » ({entry.get('kind')}, "
         f"{entry.get('accepted', entry.get('rows'))} ligne(s), {entry.get('imported_at')})."

@@ -5,6 +5,9 @@ is a hash of the datasets' version, each reference layer's (retrieved, rows, upd
 the QPV buffer and the QPV switch year, so importing new data or refreshing a layer invalidates
 it by itself. Files: ``enriched_dir()/KEY_structures.parquet`` (and grants, land: GeoParquet
 in EPSG:4326) plus ``KEY_conflicts.parquet``; older keys beyond the last few are pruned.
+
+The cache is built when the data change (``rebuild`` after ``python -m loaders sync``, ``warm``
+after an import, an undo or a layer change), so a page view only reads it.
 """
 
 from __future__ import annotations
@@ -12,6 +15,7 @@ from __future__ import annotations
 import hashlib
 import importlib
 import json
+import logging
 import os
 import tempfile
 from dataclasses import dataclass
@@ -30,6 +34,8 @@ ENRICH_LAYERS = ("communes", "mel_communes", "quartiers", "iris", "qpv_2015", "q
 DATASET_NAMES = ("structures", "grants", "land")
 CONFLICT_LABELS = {"structures": "structures", "grants": "subventions", "land": "foncier"}
 KEEP_KEYS = 3
+
+_log = logging.getLogger("ess.pipeline")
 
 
 @dataclass
@@ -207,14 +213,15 @@ def enriched(datasets, layers: dict, *, force: bool = False) -> Enriched:
     return result
 
 
-def rebuild() -> dict:
-    """Reload the layers and datasets, recompute the enrichment, and summarise it.
+def rebuild(*, force: bool = True) -> dict:
+    """Reload the layers and datasets, compute the enrichment, and summarise it.
 
+    With ``force`` (what ``python -m loaders sync`` asks) it is recomputed even when cached.
     Returns rows per dataset, the number of postcode conflicts and the cache key.
     """
     load_layers = importlib.import_module("loaders.layers").load_layers
     load_datasets = importlib.import_module("loaders.datasets").load_datasets
-    result = enriched(load_datasets(), load_layers(), force=True)
+    result = enriched(load_datasets(), load_layers(), force=force)
     return {
         "structures": len(result.structures),
         "grants": len(result.grants),
@@ -222,3 +229,19 @@ def rebuild() -> dict:
         "conflicts": len(result.conflicts),
         "key": result.key,
     }
+
+
+def warm() -> dict | None:
+    """Builds the cache for the data now on disk, so that the next page view only reads it.
+
+    Called right after whatever changes that data (an import, an undo, a coordinates fix, a
+    layer import or download): the spatial joins then run once, at write time, instead of on
+    the first page view after it. Never raises, so a write never fails because of it: on
+    failure it logs and returns None, and the first page view computes the enrichment (and
+    shows its error, if it fails again). Returns ``rebuild``'s summary otherwise.
+    """
+    try:
+        return rebuild(force=False)
+    except Exception:  # noqa: BLE001 - the data is written; the page view will retry
+        _log.exception("enrichment cache not built after a data change")
+        return None

@@ -1,7 +1,6 @@
 """Home: the strategy's key figures for the current filters, a small map, the sources."""
 
 import streamlit as st
-from streamlit_folium import st_folium
 
 from geo.filters import empty_selection_message
 from geo.formatting import fmt_int, fmt_pct
@@ -38,8 +37,7 @@ else:
 
 if not grants.empty:
     st.subheader("Carte des subventions")
-    m = shared.overview_map(data, grants, filters, qpv_name)
-    st_folium(m, height=420, use_container_width=True, returned_objects=[], key="home_map")
+    shared.overview_map(data, grants, filters, qpv_name, key="home_map", height=420)
     unlocated = int((~located(grants)).sum())
     st.caption(
         f"{fmt_int(len(grants))} subventions affichées, regroupées par lieu"
@@ -51,11 +49,16 @@ if not grants.empty:
         + ". Le détail par subvention est sur la page « Carte des structures financées »."
     )
     with st.expander("Tableau équivalent à la carte"):
-        st.dataframe(
-            location_table(grants_points(grants)),
-            hide_index=True,
-            width="stretch",
+        places = shared.memo(
+            "home_places",
+            (data.token, tuple(shared.filter_params(filters))),
+            lambda: grants_points(grants),
+        )
+        shared.paged_table(
+            places,
+            location_table,
             key="home_table",
+            note="le détail par subvention est sur la page « Carte des structures financées »",
         )
 # Under the map and folded: the map stays on the first screen (issue 11).
 missing = [name for name, gdf in data.layers.items() if gdf is None or len(gdf) == 0]

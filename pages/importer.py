@@ -13,6 +13,7 @@ from loaders import store
 from loaders.geocode import apply_manual_fixes
 from loaders.importer import import_file, rejects_csv
 from loaders.model import SCHEMAS
+from loaders.pipeline import warm
 from loaders.readers_tabular import ImportFileError, read_tabular
 from pages import shared
 
@@ -206,6 +207,7 @@ for fix_kind in ("structures", "land"):
                     "rejected": 0,
                 },
             )
+            warm()  # the enrichment of the fixed places, built now rather than on the next page
             st.success("Coordonnées enregistrées (annulables avec « Annuler le dernier import »).")
             st.rerun()
 
@@ -229,6 +231,7 @@ if log:
     )
     if st.button("Annuler le dernier import", key="import_undo"):
         undone = store.undo_last()
+        warm()
         st.session_state.pop("import_report", None)
         if undone:
             st.success(f"Import de « {shared.escape_markdown(undone.get('file', ''))} » annulé.")

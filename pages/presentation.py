@@ -104,8 +104,7 @@ def _funded_map(height: int) -> list[str]:
     if grants.empty:
         _nothing(filters)
         return ["communes", "quartiers", qpv_name]
-    m = shared.overview_map(data, grants, filters, qpv_name)
-    st_folium(m, height=height, use_container_width=True, returned_objects=[], key="scene_map")
+    shared.overview_map(data, grants, filters, qpv_name, key="scene_map", height=height)
     st.caption(
         f"{fmt_int(len(grants))} subventions, {fmt_eur(grants['montant'].sum())} engagés"
         + (" — données fictives" if data.demo else "")
@@ -133,11 +132,17 @@ def _qpv(height: int) -> list[str]:
         f"{fmt_eur(coverage['montant_dans'].sum())} engagés dans les QPV"
         + (" — données fictives" if data.demo else "")
     )
-    m = views.coverage_map(qpv, coverage, data.layer("communes"), demo=data.demo)
+    m = shared.memo(
+        "scene_qpv",
+        (data.token, tuple(shared.filter_params(filters)), qpv_name),
+        lambda: views.coverage_map(
+            qpv, coverage, data.layer("communes"), demo=data.demo, large=True
+        ),
+    )
     if m is None:
         st.info("Aucun projet financé dans un QPV pour cette sélection.")
     else:
-        st_folium(m, height=height, use_container_width=True, returned_objects=[], key="scene_map")
+        st_folium(m, height=height, use_container_width=True, returned_objects=[], key="scene_qpv")
     return [qpv_name, "communes"]
 
 
@@ -160,13 +165,23 @@ def _territories(height: int) -> list[str]:
     table = distribution(grants, key_col, population)
     names = views.territory_names(layer, level)
     table.insert(0, "territoire", [names.get(str(code), str(code)) for code in table.index])
-    m = views.territory_map(
-        layer, level, table, per_inhabitant=False, layers=data.layers, demo=data.demo
+    m = shared.memo(
+        "scene_territories",
+        (data.token, tuple(shared.filter_params(filters)), level),
+        lambda: views.territory_map(
+            layer,
+            level,
+            table,
+            per_inhabitant=False,
+            layers=data.layers,
+            demo=data.demo,
+            large=True,
+        ),
     )
     if m is None:
         st.info("Aucun montant à cartographier pour cette sélection.")
     else:
-        st_folium(m, height=height, use_container_width=True, returned_objects=[], key="scene_map")
+        st_folium(m, height=height, use_container_width=True, returned_objects=[], key="scene_area")
     return ["communes", layer_name, "iris"]
 
 
@@ -206,8 +221,12 @@ def _land(height: int) -> list[str]:
             + supply
             + (" — données fictives" if data.demo else "")
         )
-        m = land_map(land, data.layers, friches=friches, demo=data.demo)
-        st_folium(m, height=height, use_container_width=True, returned_objects=[], key="scene_map")
+        m = shared.memo(
+            "scene_land",
+            (data.token, tuple(shared.filter_params(place_filters))),
+            lambda: land_map(land, data.layers, friches=friches, demo=data.demo, large=True),
+        )
+        st_folium(m, height=height, use_container_width=True, returned_objects=[], key="scene_land")
     shared.not_loaded([] if friches is not None else ["friches"])
     return ["friches", "qpv_2024", "quartiers"]
 

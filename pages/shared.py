@@ -6,6 +6,7 @@ Pages stay thin: they call `bundle()`, `filters_sidebar()`, a `geo/` function, t
 from __future__ import annotations
 
 import copy
+import functools
 import hmac
 import html
 import logging
@@ -20,16 +21,19 @@ from pathlib import Path
 import geopandas as gpd
 import pandas as pd
 import streamlit as st
+from streamlit_folium import st_folium
 
 from geo import filters as geo_filters
 from geo.formatting import fmt_date, fmt_eur, fmt_int, fmt_m, fmt_pct
 from geo.indicators import key_figures
-from geo.pagemaps import funded_map
+from geo.maps import layer_switcher
+from geo.pagemaps import funded_base, funded_points
 from geo.status import loaded_qpv_lists
+from geo.tables import FULL_DATA_NOTE, table_page
 from loaders import config, provenance
 from loaders.datasets import Datasets, load_datasets
 from loaders.layers import LayerMeta, fetch_layer, import_layer, load_layers
-from loaders.pipeline import Enriched, enriched
+from loaders.pipeline import Enriched, enriched, warm
 from loaders.provenance import LAYER_LABELS
 from loaders.staff import AttemptLimiter, GateConfig, gate_config, read_secrets
 
@@ -357,6 +361,11 @@ def _ignore() -> None:
     """A component's value is read from its result; Streamlit wants a callback to send it."""
 
 
+def chart_text_scale() -> float:
+    """Charts' text size relative to a page's: larger on a projector (presentation mode)."""
+    return 1.5 if presentation_mode() else 1.0
+
+
 def presentation_styles(scene: bool = False) -> None:
     """The projector's styles: no sidebar, larger type; a scene also gets the whole screen."""
     st.html(_PRESENTATION_CSS + (_SCENE_CSS if scene else ""))
@@ -421,6 +430,7 @@ def fetch_button(name: str, key: str) -> None:
             st.error(f"Échec du téléchargement : {escape_markdown(str(exc))}")
             return
     if meta.rows and not meta.warning:
+        warm()  # the enrichment for the new layer, built now rather than on the next page
         st.rerun()
     st.error(escape_markdown(meta.warning or meta.reason or "Source officielle injoignable."))
 
@@ -449,6 +459,7 @@ def layer_upload(name: str, key: str) -> None:
                 f"{escape_markdown(str(exc))}"
             )
             return
+        warm()  # the enrichment for the new layer, built now rather than on the next page
     st.success(
         f"Couche importée : {fmt_int(meta.rows)} entités depuis « {escape_markdown(upload.name)} »."
     )
@@ -649,26 +660,60 @@ def filters_sidebar(data: Bundle, fields: tuple[str, ...] = ALL_FILTERS) -> geo_
 def headline(
     data: Bundle, filters: geo_filters.Filters, grants: pd.DataFrame
 ) -> tuple[str, dict, float]:
-    """(QPV list in force at the end of the selected years, key figures, envelope in euros)."""
+    """(QPV list in force at the end of the selected years, key figures, envelope in euros).
+
+    The figures are computed once per selection, not on every rerun.
+    """
     years = filters.year_bounds()  # the year filter and the roadmap together
     qpv_name = config.qpv_generation(years[1] if years else 2026)
     envelope = float(config.strategy()["enveloppe_eur"])
-    figures = key_figures(
-        grants,
-        data.data.structures,
-        data.layer(qpv_name),
-        envelope=envelope,
-        qpv_lists=loaded_qpv_lists(data.layers),
+    figures = memo(
+        "home_figures",
+        (data.token, tuple(filter_params(filters)), qpv_name),
+        lambda: key_figures(
+            grants,
+            data.data.structures,
+            data.layer(qpv_name),
+            envelope=envelope,
+            qpv_lists=loaded_qpv_lists(data.layers),
+        ),
     )
     return qpv_name, figures, envelope
 
 
-def overview_map(data: Bundle, grants: pd.DataFrame, filters: geo_filters.Filters, qpv_name: str):
-    """The funded grants over the outlines and the QPV list in force (home page, map scene)."""
-    return memo(
-        "home_map",
-        (data.token, tuple(filter_params(filters)), qpv_name),
-        lambda: funded_map(grants, data.layers, show_qpv=(qpv_name,), demo=data.demo),
+def overview_map(
+    data: Bundle,
+    grants: pd.DataFrame,
+    filters: geo_filters.Filters,
+    qpv_name: str,
+    *,
+    key: str,
+    height: int,
+) -> None:
+    """The funded grants over the outlines and the QPV list in force (home page, map scene).
+
+    The outlines once per data version; the selection's points once per filter key, swapped on
+    the drawn map (see pages/carte.py).
+    """
+    large = presentation_mode()
+    base = memo(
+        "home_base",
+        (data.token, qpv_name, large),
+        lambda: funded_base(data.layers, show_qpv=(qpv_name,), demo=data.demo, large=large),
+    )
+    points = memo(
+        "home_points",
+        (data.token, tuple(filter_params(filters))),
+        lambda: funded_points(grants),
+    )
+    st_folium(
+        base,
+        height=height,
+        use_container_width=True,
+        returned_objects=[],
+        key=key,
+        feature_group_to_add=points,
+        layer_control=layer_switcher(),
     )
 
 
@@ -799,3 +844,75 @@ def _password_form() -> bool:
     _log.warning("wrong staff password from %s", client)
     st.error("Mot de passe incorrect.")
     return False
+
+
+# --------------------------------------------------------------------------------------------------
+# Long tables and downloads: only what the view needs, only when it is asked for
+# --------------------------------------------------------------------------------------------------
+
+
+def paged_table(
+    rows: pd.DataFrame,
+    to_table: Callable[[pd.DataFrame], pd.DataFrame],
+    *,
+    key: str,
+    note: str = FULL_DATA_NOTE,
+) -> None:
+    """A long table a page at a time (geo.tables.table_page), with a page picker under it.
+
+    Only the page's rows are formatted (``to_table``) and sent to the browser; the caption says
+    where the full data are (``note``: by default, the download).
+    """
+    state_key = f"{key}_page"
+    # A new selection opens on its first page.
+    signature = (len(rows), *(str(rows.index[i]) for i in (0, -1) if len(rows)))
+    if st.session_state.get(f"{key}_rows") != signature:
+        st.session_state[f"{key}_rows"] = signature
+        st.session_state[state_key] = 1
+    pager = table_page(len(rows), st.session_state.get(state_key, 1))
+    st.dataframe(
+        to_table(rows.iloc[pager.start : pager.stop]), hide_index=True, width="stretch", key=key
+    )
+    caption = pager.caption(note)
+    if caption:
+        st.caption(caption)
+        st.session_state[state_key] = pager.page  # clamped: the selection may have shrunk
+        st.columns([1, 4])[0].number_input(
+            f"Page du tableau (sur {fmt_int(pager.pages)})",
+            min_value=1,
+            max_value=pager.pages,
+            step=1,
+            key=state_key,
+        )
+
+
+def lazy_download(
+    container, label: str, build: Callable[[], bytes], *, file_name: str, mime: str, key: str
+) -> None:
+    """A download button whose file is built when clicked, not on every rerun.
+
+    ``build`` runs in Streamlit's worker thread (no Streamlit call inside); it should read the
+    shared cached data rather than hold a copy, so an idle session keeps no file in memory.
+    Clicking does not rerun the page.
+    """
+    container.download_button(
+        label,
+        functools.partial(_built_download, build, file_name),
+        file_name=file_name,
+        mime=mime,
+        key=key,
+        on_click="ignore",
+    )
+
+
+def _built_download(build: Callable[[], bytes], file_name: str) -> bytes:
+    """The file, or a French text saying it failed (details in the server log, never shown)."""
+    try:
+        return build()
+    except Exception as exc:  # noqa: BLE001 - the user gets a French message in the file
+        reference = uuid.uuid4().hex[:8]
+        _log.error("download %s failed, reference %s", file_name, reference, exc_info=exc)
+        return (
+            f"Export impossible : une erreur inattendue a empêché de préparer « {file_name} ». "
+            f"Réessayez, ou transmettez la référence {reference} à l'équipe du tableau de bord.\n"
+        ).encode()

@@ -208,3 +208,22 @@ def test_no_grant_at_all_is_located_without_error():
     grants = pd.DataFrame({"id_subvention": [], "idBeneficiaire": [], "lat_projet": []})
     located = pipeline.locate_grants(grants, structures)
     assert len(located) == 0 and list(located["localisation"]) == []
+
+
+def test_warm_builds_once_and_never_raises(ess_home, monkeypatch, counted, caplog):
+    fake_layers = ModuleType("loaders.layers")
+    fake_layers.load_layers = layers
+    fake_datasets = ModuleType("loaders.datasets")
+    fake_datasets.load_datasets = datasets
+    monkeypatch.setitem(sys.modules, "loaders.layers", fake_layers)
+    monkeypatch.setitem(sys.modules, "loaders.datasets", fake_datasets)
+    assert pipeline.warm()["grants"] == 3
+    assert pipeline.warm()["key"] == pipeline.enriched(datasets(), layers()).key
+    assert len(counted) == 9  # computed once: the second warm and the page read the cache
+
+    def broken():
+        raise OSError("disque plein")
+
+    fake_layers.load_layers = broken
+    assert pipeline.warm() is None
+    assert "enrichment cache not built" in caplog.text
