@@ -223,10 +223,16 @@ def layer_bytes(m: folium.Map) -> dict[str, int]:
 
     Measured as in the payload: the script travels as a JSON string, so quotes count twice.
     """
+
+    def layers(element):
+        for child in element._children.values():
+            if isinstance(child, GeoJsonLayer):
+                yield child
+            yield from layers(child)  # the selection's points sit in a feature group
+
     return {
-        child.layer_name: len(json.dumps(child.data_js, ensure_ascii=False).encode("utf-8")) - 2
-        for child in m._children.values()
-        if isinstance(child, GeoJsonLayer)
+        layer.layer_name: len(json.dumps(layer.data_js, ensure_ascii=False).encode("utf-8")) - 2
+        for layer in layers(m)
     }
 
 

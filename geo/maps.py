@@ -29,6 +29,7 @@ from folium.template import Template
 
 from geo.crs import COMPUTE_CRS, DISPLAY_CRS
 from geo.formatting import fmt_date, fmt_eur, fmt_number
+from geo.palettes import GRANT_COLOR, MAP_BACKGROUND
 
 # --------------------------------------------------------------------------------------------------
 # Assets served by the app (static/vendor) instead of public CDNs
@@ -313,6 +314,12 @@ class GeoJsonLayer(JSCSSMixin, Layer):
             var opts = {
                 style: styleOf,
                 pointToLayer: function(f, latlng) { return L.circleMarker(latlng, styleOf(f)); },
+                {%- if this.pane %}
+                pane: {{ this.pane|tojson }},
+                {%- endif %}
+                {%- if not this.interactive %}
+                interactive: false,
+                {%- endif %}
                 {%- if this.highlight %}
                 onEachFeature: function(f, layer) {
                     layer.on({
@@ -326,12 +333,34 @@ class GeoJsonLayer(JSCSSMixin, Layer):
                 {%- endif %}
             };
             {%- if this.cluster %}
-            var group = L.markerClusterGroup({{ this.cluster_options|tojavascript }});
-            group.addLayers(L.geoJson(data, opts).getLayers());
-            return group;
+            var copts = {{ this.cluster_options|tojavascript }};
+            // Clusters in the layer's own colour (markercluster's default green-yellow-orange
+            // would mean nothing in the legend), white count: the same contrast as the points.
+            copts.iconCreateFunction = function(c) {
+                var n = c.getChildCount();
+                var d = n < 10 ? 28 : (n < 100 ? 34 : 42);
+                var el = document.createElement("div");
+                el.className = "ess-cluster";
+                el.textContent = String(n);
+                el.style.cssText = "border-radius:50%;text-align:center;color:#ffffff;" +
+                    "font:bold 13px sans-serif;border:2px solid #ffffff;box-sizing:border-box";
+                el.style.width = d + "px"; el.style.height = d + "px";
+                el.style.lineHeight = (d - 4) + "px";
+                el.style.background = styles[0].fillColor;
+                el.style.boxShadow = "0 0 0 1px " + styles[0].fillColor;
+                return L.divIcon({html: el, className: "ess-cluster-icon",
+                                  iconSize: L.point(d, d)});
+            };
+            var layer = L.markerClusterGroup(copts);
+            layer.addLayers(L.geoJson(data, opts).getLayers());
             {%- else %}
-            return L.geoJson(data, opts);
+            var layer = L.geoJson(data, opts);
             {%- endif %}
+            {%- if this.legend %}
+            // Read by the map's Legend while this layer is on the map (see Legend).
+            layer.essLegend = {title: {{ this.legend_title_js }}, rows: {{ this.legend_js }}};
+            {%- endif %}
+            return layer;
         })();
         {% endmacro %}
         """
@@ -349,9 +378,21 @@ class GeoJsonLayer(JSCSSMixin, Layer):
         cluster: bool = False,
         highlight: bool = False,
         show: bool = True,
+        pane: str | None = None,
+        interactive: bool = True,
+        legend: Sequence[Mapping[str, str]] = (),
+        legend_title: str | None = None,
     ):
         super().__init__(name=name, overlay=True, control=True, show=show)
         self._name = "GeoJsonLayer"
+        self.pane = pane
+        self.interactive = interactive
+        # What the map's legend says of this layer (see LegendControl): rows of
+        # {"label", "kind": "point" | "cluster" | "line" | "fill", "color", "fill"?, "dash"?}.
+        self.legend = [dict(i) for i in legend]
+        self.legend_title = legend_title
+        self.legend_js = compact_json(self.legend)
+        self.legend_title_js = compact_json(legend_title)
         self.data = data
         self.data_js = compact_json(data)
         self.columnar = columnar
@@ -415,57 +456,183 @@ class SafeDetail(folium.MacroElement):
         self.options = {"max_width": 320} if kind == "popup" else {"sticky": True}
 
 
-class Legend(folium.MacroElement):
-    """A Leaflet control listing classes; shown while its parent layer is on the map.
+def text_sizes(large: bool = False) -> dict[str, int]:
+    """Pixel sizes of the texts drawn on a map; ``large`` for presentation mode (projector).
 
-    Built in JavaScript with textContent (works inside st_folium's iframe, where folium's figure
-    HTML is not positioned on the map). Swatches repeat the layer's border style so the "no data"
-    class is recognisable by its dashed outline, not by colour alone.
+    The one rule for legend and place-label sizes: legends at 13 px (20 px on a projector),
+    commune names above quartier names above IRIS names.
+    """
+    if large:
+        return {"legend": 20, "swatch": 22, "commune": 24, "quartier": 18, "iris": 14, "note": 19}
+    return {"legend": 13, "swatch": 14, "commune": 16, "quartier": 12, "iris": 10, "note": 13}
+
+
+LEGEND_FOLD_BELOW_PX = 560  # maps narrower than this (phones) open with the legend folded
+
+
+class Legend(folium.MacroElement):
+    """The map's one legend box, listing what the layers on the map say of themselves.
+
+    Each GeoJsonLayer carries its rows (``essLegend``: a title, rows of {"label", "kind": "point"
+    | "cluster" | "line" | "fill", "color", "fill"?, "dash"?}); the box lists the layers on the
+    map, in the order they were created, and is rebuilt (once per burst) whenever a layer comes or
+    goes: a hidden QPV list leaves the legend, and the points that st_folium swaps in after a
+    filter change enter it, with no reference from the base map to them.
+    Built with textContent (works inside st_folium's iframe, where folium's figure HTML is not
+    positioned on the map). Swatches repeat how the layer is drawn: a disc for points, a line
+    (dashed when the layer is) for outlines, a filled square for classes, so the "no data" class
+    and the QPV lists are recognisable by their outline, not by colour alone.
     """
 
     _template = Template(
         """
         {% macro script(this, kwargs) %}
         (function(){
-            var layer = {{ this._parent.get_name() }};
+            var map = {{ this._parent.get_name() }};
+            var size = {{ this.sizes_js }};
             var legend = L.control({position: "bottomright"});
+            var body, pending = null;
+            function swatch(it) {
+                var sw = document.createElement("span");
+                sw.setAttribute("aria-hidden", "true");
+                var s = size.swatch;
+                sw.style.cssText = "display:inline-block;vertical-align:middle;flex:none;" +
+                    "box-sizing:border-box;margin-right:" + Math.round(s / 2) + "px";
+                if (it.kind === "cluster") {
+                    sw.style.width = Math.round(s * 1.5) + "px";
+                    sw.style.height = Math.round(s * 1.5) + "px";
+                    sw.style.borderRadius = "50%";
+                    sw.style.background = it.color;
+                    sw.style.color = "#ffffff";
+                    sw.style.fontWeight = "bold";
+                    sw.style.fontSize = Math.round(s * 0.75) + "px";
+                    sw.style.lineHeight = Math.round(s * 1.5) + "px";
+                    sw.style.textAlign = "center";
+                    sw.textContent = "3";
+                } else if (it.kind === "point") {
+                    sw.style.width = s + "px"; sw.style.height = s + "px";
+                    sw.style.borderRadius = "50%";
+                    sw.style.background = it.color;
+                    sw.style.border = "1px solid #ffffff";
+                    sw.style.boxShadow = "0 0 0 1px " + it.color;
+                } else if (it.kind === "line") {
+                    sw.style.width = Math.round(s * 1.6) + "px";
+                    sw.style.height = Math.round(s * 0.8) + "px";
+                    sw.style.background = it.fill || "transparent";
+                    sw.style.border = Math.max(2, Math.round(s / 6)) + "px " +
+                        (it.dash ? "dashed " : "solid ") + it.color;
+                } else {
+                    sw.style.width = Math.round(s * 1.3) + "px"; sw.style.height = s + "px";
+                    sw.style.background = it.fill;
+                    sw.style.border = "1px " + (it.dash ? "dashed " : "solid ") + it.color;
+                }
+                return sw;
+            }
+            function row(it) {
+                var el = document.createElement("div");
+                el.className = "ess-legend-row";
+                if (it.kind === "heading") {
+                    el.style.fontWeight = "bold";
+                    el.textContent = it.label;
+                } else {
+                    el.style.display = "flex";
+                    el.style.alignItems = "center";
+                    el.appendChild(swatch(it));
+                    var label = document.createElement("span");
+                    label.textContent = it.label;
+                    el.appendChild(label);
+                }
+                return el;
+            }
+            function rebuild() {
+                pending = null;
+                var shown = [];
+                map.eachLayer(function(l) { if (l.essLegend) { shown.push(l); } });
+                shown.sort(function(a, b) { return L.stamp(a) - L.stamp(b); });
+                while (body.firstChild) { body.removeChild(body.firstChild); }
+                var seen = {};
+                shown.forEach(function(l) {
+                    var e = l.essLegend;
+                    if (e.title) { body.appendChild(row({kind: "heading", label: e.title})); }
+                    e.rows.forEach(function(it) {
+                        // The same entry twice (e.g. "clustered points" for two layers of the
+                        // same colour) is listed once.
+                        var key = it.kind + "|" + it.label + "|" + it.color;
+                        if (seen[key]) { return; }
+                        seen[key] = true;
+                        body.appendChild(row(it));
+                    });
+                });
+                legend.getContainer().style.display = shown.length ? "" : "none";
+            }
+            function later() { if (pending === null) { pending = setTimeout(rebuild, 0); } }
             legend.onAdd = function() {
                 var div = L.DomUtil.create("div", "ess-legend");
-                div.style.cssText = "background:#fff;padding:6px 8px;border-radius:4px;" +
-                    "box-shadow:0 1px 4px rgba(0,0,0,.35);font:12px/18px sans-serif;color:#222";
-                var title = document.createElement("div");
-                title.style.fontWeight = "bold";
-                title.textContent = {{ this.title_js }};
-                div.appendChild(title);
-                {{ this.items_js }}.forEach(function(it) {
-                    var row = document.createElement("div");
-                    var sw = document.createElement("span");
-                    sw.style.cssText = "display:inline-block;width:16px;height:12px;" +
-                        "margin-right:6px;vertical-align:middle;box-sizing:border-box";
-                    sw.style.background = it.fill;
-                    sw.style.border = it.border;
-                    row.appendChild(sw);
-                    row.appendChild(document.createTextNode(it.label));
-                    div.appendChild(row);
+                div.style.cssText = "background:#ffffff;padding:6px 10px;border-radius:4px;" +
+                    "box-shadow:0 1px 4px rgba(0,0,0,.35);color:#222222;overflow-y:auto;" +
+                    "font-family:sans-serif;max-width:22em";
+                div.style.fontSize = size.legend + "px";
+                div.style.lineHeight = Math.round(size.legend * 1.4) + "px";
+                div.style.maxHeight = Math.max(80, map.getSize().y - 70) + "px";
+                // A button folds the legend (folded from the start on a phone-sized map, where
+                // it would hide half of it).
+                var toggle = document.createElement("button");
+                toggle.type = "button";
+                toggle.className = "ess-legend-toggle";
+                toggle.style.cssText = "display:block;width:100%;text-align:left;border:0;" +
+                    "padding:0;background:none;color:inherit;font:inherit;font-weight:bold;" +
+                    "cursor:pointer";
+                body = document.createElement("div");
+                function fold(open) {
+                    body.style.display = open ? "" : "none";
+                    toggle.setAttribute("aria-expanded", open ? "true" : "false");
+                    toggle.textContent = (open ? "\\u25be " : "\\u25b8 ") + "Légende";
+                }
+                toggle.addEventListener("click", function() {
+                    fold(body.style.display === "none");
                 });
+                div.appendChild(toggle);
+                div.appendChild(body);
+                fold(map.getSize().x >= {{ this.fold_below_px }});
                 L.DomEvent.disableClickPropagation(div);
+                L.DomEvent.disableScrollPropagation(div);
                 return div;
             };
-            layer.on("add", function(e) { legend.addTo(e.target._map); });
-            layer.on("remove", function() { legend.remove(); });
-            if (layer._map) { legend.addTo(layer._map); }
+            legend.addTo(map);
+            legend.getContainer().style.display = "none";
+            map.on("layeradd layerremove", later);
+            later();
         })();
         {% endmacro %}
         """
     )
 
-    def __init__(self, title: str, items: Sequence[Mapping[str, str]]):
+    def __init__(self, *, large: bool = False):
         super().__init__()
         self._name = "Legend"
-        self.title = title
-        self.items = [dict(i) for i in items]
-        self.title_js = compact_json(title)
-        self.items_js = compact_json(self.items)
+        self.sizes_js = compact_json(text_sizes(large))
+        self.fold_below_px = LEGEND_FOLD_BELOW_PX
+
+
+def legend_rows(element: Any) -> list[dict]:
+    """Python twin of the legend the browser builds (tests): rows of the layers, in order.
+
+    Every GeoJsonLayer under ``element`` (a map, or a feature group of points), shown at opening
+    or not: a choropleth's title as a heading, then each layer's rows, each entry once.
+    """
+    rows: list[dict] = []
+    seen: set[tuple] = set()
+    for child in _walk(element):
+        if not isinstance(child, GeoJsonLayer) or not child.legend:
+            continue
+        if child.legend_title:
+            rows.append({"kind": "heading", "label": child.legend_title, "layer": child.layer_name})
+        for item in child.legend:
+            key = (item["kind"], item["label"], item["color"])
+            if key not in seen:
+                seen.add(key)
+                rows.append({**item, "layer": child.layer_name})
+    return rows
 
 
 class MapNote(folium.MacroElement):
@@ -482,7 +649,10 @@ class MapNote(folium.MacroElement):
             note.onAdd = function() {
                 var div = L.DomUtil.create("div", "ess-note");
                 div.style.cssText = "background:#fff3cd;color:#5c4400;padding:4px 8px;" +
-                    "border:1px solid #c9a227;border-radius:4px;font:bold 13px/18px sans-serif";
+                    "border:1px solid #c9a227;border-radius:4px;font-weight:bold;" +
+                    "font-family:sans-serif";
+                div.style.fontSize = {{ this.size }} + "px";
+                div.style.lineHeight = {{ (this.size * 1.4)|round|int }} + "px";
                 div.textContent = {{ this.text_js }};
                 return div;
             };
@@ -492,10 +662,147 @@ class MapNote(folium.MacroElement):
         """
     )
 
-    def __init__(self, text: str):
+    def __init__(self, text: str, *, large: bool = False):
         super().__init__()
         self._name = "MapNote"
         self.text_js = compact_json(text)
+        self.size = text_sizes(large)["note"]
+
+
+class MetricScale(folium.MacroElement):
+    """Leaflet's scale bar in metres and kilometres only (Leaflet adds miles by default)."""
+
+    _template = Template(
+        """
+        {% macro script(this, kwargs) %}
+        L.control.scale({{ this.options|tojavascript }}).addTo({{ this._parent.get_name() }});
+        {% endmacro %}
+        """
+    )
+
+    def __init__(self, *, large: bool = False):
+        super().__init__()
+        self._name = "MetricScale"
+        self.options = {"metric": True, "imperial": False, "maxWidth": 200 if large else 120}
+
+
+class FrenchControls(folium.MacroElement):
+    """Map controls that speak French: zoom buttons, the layer switcher's button, popup close.
+
+    Leaflet's own texts are English ("Zoom in", "Layers", "Close popup") and screen readers read
+    them out. The layer switcher may be added after this (st_folium adds it last), so its button
+    is titled whenever it appears in the map's control corners.
+    """
+
+    _template = Template(
+        """
+        {% macro script(this, kwargs) %}
+        (function(){
+            var map = {{ this._parent.get_name() }};
+            L.control.zoom({
+                position: "topleft", zoomInTitle: "Zoom avant", zoomOutTitle: "Zoom arrière"
+            }).addTo(map);
+            function name(el, text) {
+                if (el && el.getAttribute("title") !== text) {
+                    el.setAttribute("title", text);
+                    el.setAttribute("aria-label", text);
+                }
+            }
+            var corners = map.getContainer().querySelector(".leaflet-control-container");
+            function layersButton() {
+                name(corners.querySelector(".leaflet-control-layers-toggle"),
+                     "Couches de la carte");
+            }
+            new MutationObserver(layersButton).observe(corners, {childList: true, subtree: true});
+            layersButton();
+            map.on("popupopen", function(e) {
+                var el = e.popup.getElement();
+                name(el && el.querySelector(".leaflet-popup-close-button"), "Fermer");
+            });
+        })();
+        {% endmacro %}
+        """
+    )
+
+    def __init__(self):
+        super().__init__()
+        self._name = "FrenchControls"
+
+
+class PlainBackground(Layer):
+    """The offline base layer: nothing but the map's light background, under the vector layers.
+
+    A base layer of its own so the layer switcher offers it next to the tiles, and so the map
+    switches to it when no tile server answers (see BaseSwitch).
+    """
+
+    _template = Template(
+        """
+        {% macro script(this, kwargs) %}
+        var {{ this.get_name() }} = L.layerGroup();
+        {% endmacro %}
+        """
+    )
+
+    def __init__(self, name: str, *, show: bool = True):
+        super().__init__(name=name, overlay=False, control=True, show=show)
+        self._name = "PlainBackground"
+
+
+TILE_TIMEOUT_MS = 8000
+
+
+class BaseSwitch(folium.MacroElement):
+    """Light map background, and the switch to the vector base when no tile is ever received.
+
+    Tiles that fail before any tile has loaded (no network, tile server down or blocked by the
+    intranet's proxy), or no tile at all after TILE_TIMEOUT_MS (requests held by a proxy), remove
+    the tile layer and select the plain background: the outlines and place names drawn from the
+    loaded layers are the map. Once a tile has loaded, a later failure is a missing tile, not an
+    offline map, and changes nothing. The container says which base is shown
+    (data-ess-base="tuiles" | "vectoriel") for tests and for support.
+    """
+
+    _template = Template(
+        """
+        {% macro script(this, kwargs) %}
+        (function(){
+            var map = {{ this._parent.get_name() }};
+            var box = map.getContainer();
+            box.style.background = {{ this.background|tojson }};
+            var vector = {{ this.vector.get_name() }};
+            {%- if this.tiles %}
+            var tiles = {{ this.tiles.get_name() }};
+            var loaded = 0;
+            box.setAttribute("data-ess-base", "tuiles");
+            function offline() {
+                if (loaded > 0 || !map.hasLayer(tiles)) { return; }
+                map.removeLayer(tiles);
+                vector.addTo(map);
+                box.setAttribute("data-ess-base", "vectoriel");
+            }
+            tiles.on("tileload", function() { loaded += 1; });
+            tiles.on("tileerror", offline);
+            // A proxy that holds requests gives neither tiles nor errors: same switch.
+            setTimeout(offline, {{ this.timeout_ms }});
+            map.on("baselayerchange", function(e) {
+                box.setAttribute("data-ess-base", e.layer === tiles ? "tuiles" : "vectoriel");
+            });
+            {%- else %}
+            box.setAttribute("data-ess-base", "vectoriel");
+            {%- endif %}
+        })();
+        {% endmacro %}
+        """
+    )
+
+    def __init__(self, vector: PlainBackground, tiles: folium.TileLayer | None, background: str):
+        super().__init__()
+        self._name = "BaseSwitch"
+        self.vector = vector
+        self.tiles = tiles
+        self.background = background
+        self.timeout_ms = TILE_TIMEOUT_MS
 
 
 # --------------------------------------------------------------------------------------------------
@@ -504,26 +811,79 @@ class MapNote(folium.MacroElement):
 
 OSM_TILES = "OpenStreetMap"
 MIN_ZOOM, MAX_ZOOM = 9, 19
+TILES_NAME = "Fond de plan OpenStreetMap"
+OSM_ATTRIBUTION = (
+    '&copy; les contributeurs d\'<a href="https://www.openstreetmap.org/copyright">'
+    "OpenStreetMap</a>"
+)
+VECTOR_BASE_NAME = "Fond vectoriel (hors ligne)"
+# Panes (Leaflet z-index): the light outlines of the vector base under the thematic layers (400),
+# place names above them and above the markers (600) but under tooltips (650) and popups (700):
+# a name stays readable over a cluster, which still takes the clicks (neither pane catches the
+# pointer).
+BASE_PANE, LABEL_PANE = "essBase", "essLabels"
 
 
 def base_map(
-    center: tuple[float, float] = (50.63, 3.05), zoom: int = 12, tiles: str | None = OSM_TILES
+    center: tuple[float, float] = (50.63, 3.05),
+    zoom: int = 12,
+    tiles: str | None = OSM_TILES,
+    *,
+    large: bool = False,
 ) -> LocalMap:
-    """An empty map centred on Lille; tiles=None for offline use (the vector layers still draw).
+    """An empty map centred on Lille, readable with or without a tile server.
 
-    OpenStreetMap tiles come with their attribution (folium/xyzservices adds it).
+    Two base layers, named in French in the layer switcher: the tiles (OpenStreetMap, with their
+    attribution) and a plain light background; the map falls back to the latter when no tile
+    loads (BaseSwitch). tiles=None gives the plain background only. The scale bar is metric.
     """
-    return LocalMap(
+    m = LocalMap(
         location=list(center),
         zoom_start=zoom,
-        tiles=tiles,
-        control_scale=True,
+        tiles=None,
+        control_scale=False,
+        zoom_control=False,
         width="100%",
         height="100%",
+        # Quarter zoom steps: fitBounds fills the map with the communes instead of leaving a
+        # wide margin whenever the next whole zoom would not quite fit.
+        zoomSnap=0.25,
         # Set on the map itself: without a tile layer Leaflet (and markercluster) has no max zoom.
         maxZoom=MAX_ZOOM,
         minZoom=MIN_ZOOM,
     )
+    folium.map.CustomPane(BASE_PANE, z_index=350, pointer_events=False).add_to(m)
+    folium.map.CustomPane(LABEL_PANE, z_index=620, pointer_events=False).add_to(m)
+    tile_layer = None
+    if tiles:
+        tile_layer = folium.TileLayer(
+            tiles,
+            name=TILES_NAME,
+            max_zoom=MAX_ZOOM,
+            attr=OSM_ATTRIBUTION if tiles == OSM_TILES else None,
+        ).add_to(m)
+    vector = PlainBackground(VECTOR_BASE_NAME, show=tile_layer is None).add_to(m)
+    m.add_child(BaseSwitch(vector, tile_layer, MAP_BACKGROUND))
+    m.add_child(MetricScale(large=large))
+    m.add_child(FrenchControls())
+    m.add_child(Legend(large=large))
+    return m
+
+
+def fit_to(m: folium.Map, gdf: gpd.GeoDataFrame | None, padding_px: int = 6) -> None:
+    """Open the map on the extent of ``gdf`` (e.g. the three communes) whatever the screen width.
+
+    A fixed centre and zoom cut Lomme and Hellemmes off on a phone; Leaflet's fitBounds picks the
+    zoom that shows the whole extent in the map's actual size. Nothing happens for no geometry.
+    """
+    if gdf is None or gdf.empty:
+        return
+    shown = gdf.to_crs(DISPLAY_CRS)
+    shown = shown[shown.geometry.notna() & ~shown.geometry.is_empty]
+    if shown.empty:
+        return
+    minx, miny, maxx, maxy = (float(v) for v in shown.total_bounds)
+    m.fit_bounds([[miny, minx], [maxy, maxx]], padding=(padding_px, padding_px))
 
 
 def points_layer(
@@ -532,7 +892,7 @@ def points_layer(
     name: str,
     popup_fields: Mapping[str, str],
     tooltip_field: str | None = None,
-    color: str = "#1f78b4",
+    color: str = GRANT_COLOR,
     cluster: bool = False,
     radius: float = 6,
     show: bool = True,
@@ -562,6 +922,8 @@ def points_layer(
         columnar=True,
         cluster=cluster,
         show=show,
+        legend=[{"label": name, "kind": "point", "color": color}]
+        + ([{"label": CLUSTER_LABEL, "kind": "cluster", "color": color}] if cluster else []),
     )
     if popup_fields:
         layer.add_child(SafeDetail(popup_fields, "popup"))
@@ -569,6 +931,8 @@ def points_layer(
         layer.add_child(SafeDetail({tooltip_field: None}, "tooltip"))
     return layer
 
+
+CLUSTER_LABEL = "Points proches regroupés (nombre)"
 
 DEFAULT_POLYGON_STYLE = {
     "color": "#444444",
@@ -585,18 +949,29 @@ def polygons_layer(
     tooltip_fields: Mapping[str, str],
     style: Mapping[str, Any] | None = None,
     show: bool = True,
+    pane: str | None = None,
+    interactive: bool = True,
 ) -> GeoJsonLayer:
-    """Simplified polygons with one static Leaflet path style and an escaped tooltip."""
-    columns = list(tooltip_fields)
+    """Simplified polygons with one static Leaflet path style and an escaped tooltip.
+
+    ``interactive=False`` (no tooltip, no highlight) for the light outlines of the vector base.
+    """
+    columns = list(tooltip_fields) if interactive else []
     prepared = display_geometries(gdf, columns)
+    full_style = {**DEFAULT_POLYGON_STYLE, **(style or {})}
     layer = GeoJsonLayer(
         _feature_collection(prepared, columns),
         name=name,
-        styles=[{**DEFAULT_POLYGON_STYLE, **(style or {})}],
+        styles=[full_style],
         bounds=_bounds(prepared),
-        highlight=True,
+        highlight=interactive,
         show=show,
+        pane=pane,
+        interactive=interactive,
+        legend=[outline_legend_row(name, full_style)],
     )
+    if not interactive:
+        return layer
     if tooltip_fields:
         layer.add_child(SafeDetail(tooltip_fields, "tooltip"))
     return layer
@@ -619,6 +994,22 @@ NO_DATA_STYLE = {
     "fillOpacity": 0.15,
 }
 CLASS_KEY = "_k"
+
+
+def _rgba(color: str, alpha: float) -> str:
+    text = color.lstrip("#")
+    r, g, b = (int(text[i : i + 2], 16) for i in (0, 2, 4))
+    return f"rgba({r},{g},{b},{alpha:g})"
+
+
+def outline_legend_row(label: str, style: Mapping[str, Any]) -> dict:
+    """The legend row of an outline layer: its line colour and dash, its fill when visible."""
+    row: dict[str, Any] = {"label": label, "kind": "line", "color": style["color"]}
+    if style.get("dashArray"):
+        row["dash"] = True
+    if float(style.get("fillOpacity", 0)) > 0.05 and style.get("fillColor"):
+        row["fill"] = _rgba(style["fillColor"], float(style["fillOpacity"]))
+    return row
 
 
 def sequential_palette(n: int) -> list[str]:
@@ -697,6 +1088,19 @@ def choropleth_layer(
     styles = [NO_DATA_STYLE] + [
         {"color": "#555555", "weight": 1, "fillColor": c, "fillOpacity": 0.75} for c in palette
     ]
+    items = [
+        {"label": label, "kind": "fill", "color": "#555555", "fill": color}
+        for label, color in zip(labels, palette, strict=True)
+    ][::-1]
+    items.append(
+        {
+            "label": NO_DATA_LABEL,
+            "kind": "fill",
+            "color": "#555555",
+            "fill": "#ffffff",
+            "dash": True,
+        }
+    )
     layer = GeoJsonLayer(
         collection,
         name=name,
@@ -705,20 +1109,25 @@ def choropleth_layer(
         class_key=CLASS_KEY,
         highlight=True,
         show=show,
+        legend=items,
+        legend_title=legend_title,
     )
     layer.add_child(SafeDetail(fields, "tooltip"))
-    items = [
-        {"label": label, "fill": color, "border": "1px solid #555555"}
-        for label, color in zip(labels, palette, strict=True)
-    ][::-1]
-    items.append({"label": NO_DATA_LABEL, "fill": "#ffffff", "border": "1px dashed #555555"})
-    layer.add_child(Legend(legend_title, items))
     return layer
 
 
+def layer_switcher() -> folium.LayerControl:
+    """The layers switcher, not yet on a map (st_folium's ``layer_control`` adds it last).
+
+    Folded into its button (titled in French by FrenchControls) until hovered or focused, so it
+    never hides a commune or the legend, on a phone as on a projector.
+    """
+    return folium.LayerControl(collapsed=True, position="topright")
+
+
 def layer_control(m: folium.Map) -> folium.LayerControl:
-    """The layers switcher (collapsed on small screens), added last so it lists every layer."""
-    control = folium.LayerControl(collapsed=False, position="topright")
+    """The layers switcher, added last so it lists every layer."""
+    control = layer_switcher()
     control.add_to(m)
     return control
 

@@ -6,6 +6,9 @@ whatever the browser's locale; exports carry the raw numbers.
 
 from __future__ import annotations
 
+import math
+from dataclasses import dataclass
+
 import pandas as pd
 
 from geo.formatting import fmt_date, fmt_eur, fmt_int, fmt_m, fmt_number, fmt_pct
@@ -131,3 +134,44 @@ def location_table(points: pd.DataFrame) -> pd.DataFrame:
             "Latitude": points.geometry.y.round(5).to_numpy(),
         }
     )
+
+
+TABLE_PAGE_ROWS = 200  # rows sent to the browser per page of a long table
+FULL_DATA_NOTE = "la sélection complète est dans le téléchargement"
+
+
+@dataclass(frozen=True)
+class TablePage:
+    """Which rows of a long table one page shows: rows ``start`` to ``stop - 1`` (0-based)."""
+
+    start: int
+    stop: int
+    page: int  # 1-based, clamped to 1..pages
+    pages: int
+    total: int
+
+    def caption(self, note: str = FULL_DATA_NOTE) -> str | None:
+        """French caption when the page shows part of the rows (``note`` says where the rest
+        is); None when it shows them all."""
+        if self.pages <= 1:
+            return None
+        if self.page == 1:
+            shown = f"{fmt_int(self.stop)} premières lignes"
+        else:
+            shown = f"Lignes {fmt_int(self.start + 1)} à {fmt_int(self.stop)}"
+        return f"{shown} sur {fmt_int(self.total)} — {note}"
+
+
+def table_page(total: int, page: int = 1, size: int = TABLE_PAGE_ROWS) -> TablePage:
+    """The slice of a ``total``-row table shown on ``page`` (clamped), ``size`` rows a page.
+
+    Long tables are sent to the browser a page at a time: 10 000 formatted rows cost seconds
+    and megabytes on every rerun, while the full selection is one download away.
+    """
+    if size < 1:
+        raise ValueError(f"Taille de page invalide : {size}")
+    total = max(int(total), 0)
+    pages = max(math.ceil(total / size), 1)
+    page = min(max(int(page), 1), pages)
+    start = (page - 1) * size
+    return TablePage(start, min(start + size, total), page, pages, total)

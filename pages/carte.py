@@ -5,7 +5,8 @@ from streamlit_folium import st_folium
 
 from geo.filters import empty_selection_message
 from geo.formatting import fmt_eur, fmt_int
-from geo.pagemaps import funded_map
+from geo.maps import layer_switcher
+from geo.pagemaps import funded_base, funded_points
 from geo.status import located
 from geo.tables import grants_table
 from loaders.export import export_dataset
@@ -59,20 +60,37 @@ establishments = data.layer("ess_establishments") if "establishments" in extras 
 if "establishments" in extras and establishments is None:
     shared.missing_layer("ess_establishments", data)
 other_qpv = "qpv_2015" if qpv_choice == "qpv_2024" else "qpv_2024"
-m = shared.memo(
-    "carte_map",
-    (data.token, tuple(shared.filter_params(filters)), mode, qpv_choice, tuple(extras)),
-    lambda: funded_map(
-        grants,
+filter_key = tuple(shared.filter_params(filters))
+# The base (outlines, extra layers) once per data version and view; the selection's points once
+# per filter key, swapped on the drawn map by st_folium without rebuilding or remounting it.
+base = shared.memo(
+    "carte_base",
+    (data.token, qpv_choice, tuple(sorted(extras)), shared.presentation_mode()),
+    lambda: funded_base(
         data.layers,
-        structures=data.data.structures if mode == "structures" else None,
         land=data.data.land if "land" in extras else None,
         establishments=establishments,
         show_qpv=(qpv_choice, other_qpv),
         demo=data.demo,
+        large=shared.presentation_mode(),
     ),
 )
-st_folium(m, height=560, use_container_width=True, returned_objects=[], key="carte_map")
+points = shared.memo(
+    "carte_points",
+    (data.token, filter_key, mode),
+    lambda: funded_points(
+        grants, structures=data.data.structures if mode == "structures" else None
+    ),
+)
+st_folium(
+    base,
+    height=560,
+    use_container_width=True,
+    returned_objects=[],
+    key="carte_map",
+    feature_group_to_add=points,
+    layer_control=layer_switcher(),
+)
 
 total = grants["montant"].sum()
 selected = "subvention** sélectionnée" if len(grants) == 1 else "subventions** sélectionnées"
@@ -84,21 +102,30 @@ unlocated = int((~located(grants)).sum())
 if unlocated:
     st.caption(f"{fmt_int(unlocated)} subvention(s) sans localisation (hors carte).")
 
-table = grants_table(grants)
-st.dataframe(table, hide_index=True, width="stretch", key="carte_table")
+shared.paged_table(grants, grants_table, key="carte_table")
 
 sources = shared.sources_records(data, ["communes", "quartiers", qpv_choice])
+
+
+def selection_file(fmt: str) -> bytes:
+    """The selection's export, built when a download button is clicked (worker thread)."""
+    chosen = shared.filtered_grants(data, filters)
+    return export_dataset(chosen, "grants", fmt, demo=data.demo, sources=sources)
+
+
 d1, d2 = st.columns(2)
-d1.download_button(
+shared.lazy_download(
+    d1,
     "Télécharger la sélection (CSV pour Excel)",
-    export_dataset(grants, "grants", "csv", demo=data.demo, sources=sources),
+    lambda: selection_file("csv"),
     file_name="subventions_selection.csv",
     mime="text/csv",
     key="carte_csv",
 )
-d2.download_button(
+shared.lazy_download(
+    d2,
     "Télécharger la sélection (GeoJSON)",
-    export_dataset(grants, "grants", "geojson", demo=data.demo, sources=sources),
+    lambda: selection_file("geojson"),
     file_name="subventions_selection.geojson",
     mime="application/geo+json",
     key="carte_geojson",

@@ -87,14 +87,28 @@ m4.metric("Friches recensées (Cerema)", fmt_int(len(friches)) if friches is not
 if friches is None:
     shared.missing_layer("friches", data)
 
-m = land_map(shown, data.layers, friches=friches, demo=data.demo)
+m = shared.memo(  # once per data version and selection, not on every rerun
+    "foncier_map",
+    (
+        data.token,
+        tuple(geo_filters.to_query_params(place_filters).items()),
+        tuple(sorted(statuses)),
+        tuple(sorted(kinds)),
+        min_surface,
+        shared.presentation_mode(),
+    ),
+    lambda: land_map(
+        shown, data.layers, friches=friches, demo=data.demo, large=shared.presentation_mode()
+    ),
+)
 st_folium(m, height=520, use_container_width=True, returned_objects=[], key="foncier_map")
 st.subheader("Tableau des sites")
-st.dataframe(land_table(shown, structures), hide_index=True, width="stretch", key="foncier_table")
+shared.paged_table(shown, lambda rows: land_table(rows, structures), key="foncier_table")
 sources = shared.sources_records(data, ["friches", "qpv_2024"])
-st.download_button(
+shared.lazy_download(
+    st,
     "Télécharger les sites (CSV pour Excel)",
-    export_dataset(shown, "land", "csv", demo=data.demo, sources=sources),
+    lambda: export_dataset(shown, "land", "csv", demo=data.demo, sources=sources),
     file_name="sites_fonciers.csv",
     mime="text/csv",
     key="foncier_csv",

@@ -8,7 +8,8 @@ from streamlit_folium import st_folium
 from geo.filters import empty_selection_message
 from geo.formatting import fmt_eur, fmt_int, fmt_m, fmt_pct
 from geo.indicators import key_figures
-from geo.pagemaps import funded_map, grants_points
+from geo.maps import layer_switcher
+from geo.pagemaps import funded_base, funded_points, grants_points
 from geo.status import loaded_qpv_lists, located
 from geo.tables import location_table
 from loaders import config
@@ -27,8 +28,16 @@ years = filters.year_bounds()  # the year filter and the roadmap together
 qpv_name = config.qpv_generation(years[1] if years else 2026)
 qpv = data.layer(qpv_name)
 envelope = float(config.strategy()["enveloppe_eur"])
-figures = key_figures(
-    grants, data.data.structures, qpv, envelope=envelope, qpv_lists=loaded_qpv_lists(data.layers)
+figures = shared.memo(  # once per selection, not on every rerun
+    "home_figures",
+    (data.token, tuple(shared.filter_params(filters)), qpv_name),
+    lambda: key_figures(
+        grants,
+        data.data.structures,
+        qpv,
+        envelope=envelope,
+        qpv_lists=loaded_qpv_lists(data.layers),
+    ),
 )
 
 if grants.empty:
@@ -83,12 +92,32 @@ if missing:
 
 if not grants.empty:
     st.subheader("Carte des subventions")
-    m = shared.memo(
-        "home_map",
-        (data.token, tuple(shared.filter_params(filters)), qpv_name),
-        lambda: funded_map(grants, data.layers, show_qpv=(qpv_name,), demo=data.demo),
+    # The outlines once per data version; the selection's points once per filter key, swapped
+    # on the drawn map (see pages/carte.py).
+    base = shared.memo(
+        "home_base",
+        (data.token, qpv_name, shared.presentation_mode()),
+        lambda: funded_base(
+            data.layers,
+            show_qpv=(qpv_name,),
+            demo=data.demo,
+            large=shared.presentation_mode(),
+        ),
     )
-    st_folium(m, height=420, use_container_width=True, returned_objects=[], key="home_map")
+    points = shared.memo(
+        "home_points",
+        (data.token, tuple(shared.filter_params(filters))),
+        lambda: funded_points(grants),
+    )
+    st_folium(
+        base,
+        height=420,
+        use_container_width=True,
+        returned_objects=[],
+        key="home_map",
+        feature_group_to_add=points,
+        layer_control=layer_switcher(),
+    )
     unlocated = int((~located(grants)).sum())
     st.caption(
         f"{fmt_int(len(grants))} subventions affichées, regroupées par lieu"
@@ -100,10 +129,15 @@ if not grants.empty:
         + ". Le détail par subvention est sur la page « Carte des structures financées »."
     )
     with st.expander("Tableau équivalent à la carte"):
-        st.dataframe(
-            location_table(grants_points(grants)),
-            hide_index=True,
-            width="stretch",
+        places = shared.memo(
+            "home_places",
+            (data.token, tuple(shared.filter_params(filters))),
+            lambda: grants_points(grants),
+        )
+        shared.paged_table(
+            places,
+            location_table,
             key="home_table",
+            note="le détail par subvention est sur la page « Carte des structures financées »",
         )
 shared.sources_footer(data, ["communes", "quartiers", qpv_name])

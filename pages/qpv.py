@@ -6,7 +6,8 @@ from streamlit_folium import st_folium
 from geo.filters import empty_selection_message
 from geo.formatting import fmt_eur, fmt_int, fmt_m
 from geo.indicators import classify, qpv_coverage
-from geo.pagemaps import choropleth_map
+from geo.maps import layer_switcher
+from geo.pagemaps import choropleth_areas, choropleth_base
 from geo.tables import money_table
 from geo.territories import layer_vintages, territory_population
 from loaders import config
@@ -70,7 +71,11 @@ populations = shared.memo(
 )
 codes = qpv["code_qpv"].astype(str)
 qpv = qpv.assign(population=codes.map(populations["population"]).astype(float).to_numpy())
-coverage = qpv_coverage(grants, data.data.structures, qpv, buffer_m)
+coverage = shared.memo(  # once per selection, list and view, not on every rerun
+    "qpv_coverage",
+    (data.token, tuple(shared.filter_params(filters)), generation, view),
+    lambda: qpv_coverage(grants, data.data.structures, qpv, buffer_m),
+)
 coverage["population_source"] = (
     coverage["code_qpv"].astype(str).map(populations["population_source"])
 )
@@ -89,18 +94,40 @@ if len(without):
 areas = qpv[["code_qpv", "geometry"]].merge(coverage, on="code_qpv")
 bins, labels = classify(areas.loc[areas["montant_dans"] > 0, "montant_dans"])
 if bins:
-    m = choropleth_map(
-        areas,
-        "montant_dans",
-        bins,
-        labels,
-        name="Montant dans le QPV",
-        legend_title="Montant engagé dans le QPV",
-        tooltip_fields={"nom_qpv": "QPV"},
-        layers={"communes": data.layer("communes")},
-        demo=data.demo,
+    # The commune outlines once per data version; the shaded QPV once per selection and view,
+    # swapped on the drawn map by st_folium (no rebuild, no remount).
+    base = shared.memo(
+        "qpv_base",
+        (data.token, generation, shared.presentation_mode()),
+        lambda: choropleth_base(
+            {"communes": data.layer("communes")},
+            demo=data.demo,
+            large=shared.presentation_mode(),
+            fallback=qpv,
+        ),
     )
-    st_folium(m, height=480, use_container_width=True, returned_objects=[], key="qpv_map")
+    shaded = shared.memo(
+        "qpv_areas",
+        (data.token, tuple(shared.filter_params(filters)), generation, view),
+        lambda: choropleth_areas(
+            areas,
+            "montant_dans",
+            bins,
+            labels,
+            name="Montant dans le QPV",
+            legend_title="Montant engagé dans le QPV",
+            tooltip_fields={"nom_qpv": "QPV"},
+        ),
+    )
+    st_folium(
+        base,
+        height=480,
+        use_container_width=True,
+        returned_objects=[],
+        key="qpv_map",
+        feature_group_to_add=shaded,
+        layer_control=layer_switcher(),
+    )
 else:
     st.info("Aucun projet financé dans un QPV pour cette sélection.")
 

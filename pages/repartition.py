@@ -13,7 +13,8 @@ from geo.indicators import (
     envelope_consumption,
     inside_outside_qpv,
 )
-from geo.pagemaps import choropleth_map
+from geo.maps import layer_switcher
+from geo.pagemaps import choropleth_areas, choropleth_base
 from geo.status import loaded_qpv_lists, missing_qpv_lists, qpv_missing_reason
 from geo.tables import money_table
 from geo.territories import layer_vintages, territories_table, territory_population
@@ -31,6 +32,7 @@ shared.page_header(
 filters = shared.filters_sidebar(data)
 FICTIF = " (données fictives)" if data.demo else ""  # charts get copied alone: they say it too
 grants = shared.filtered_grants(data, filters)
+filter_key = tuple(shared.filter_params(filters))
 SOURCES = ["communes", "quartiers", "iris", "qpv_2015", "qpv_2024"]
 if grants.empty:
     st.info(
@@ -62,7 +64,20 @@ populations = shared.memo(  # apportioned once per data version, not on every re
 )
 population = populations["population"] if len(populations) else None
 population_sources = sorted(set(populations["population_source"].dropna()))
-table = distribution(grants, key_col, population)
+# The page's figures once per selection and scale, not on every rerun (deep copies).
+figures = shared.memo(
+    "rep_figures",
+    (data.token, filter_key, level),
+    lambda: {
+        "table": distribution(grants, key_col, population),
+        "qpv_split": inside_outside_qpv(grants, config.qpv_buffer_m(), qpv_lists=qpv_lists),
+        "by_year": distribution(grants, "annee").reset_index(),
+        "by_year_axis": distribution(grants, ["annee", "axe"]).reset_index(),
+        "by_priority": distribution(grants, "priorite").reset_index(),
+        "consumption": envelope_consumption(grants, envelope),
+    },
+)
+table = figures["table"]
 names = {}
 if layer is not None:
     name_field = {"communes": "nom", "quartiers": "nom_quartier", "iris": "nom_iris"}[layer_name]
@@ -88,18 +103,40 @@ with tab_map:
         bins, labels = classify(positive)
         if bins:
             title = "Euros par habitant" if per_inhabitant else "Montant engagé"
-            m = choropleth_map(
-                areas,
-                value,
-                bins,
-                labels,
-                name=title,
-                legend_title=title,
-                tooltip_fields={"territoire": "Territoire"},
-                layers=data.layers,
-                demo=data.demo,
+            # The outlines once per data version; the classed areas once per selection and
+            # view, swapped on the drawn map by st_folium (no rebuild, no remount).
+            base = shared.memo(
+                "rep_base",
+                (data.token, level, shared.presentation_mode()),
+                lambda: choropleth_base(
+                    data.layers,
+                    demo=data.demo,
+                    large=shared.presentation_mode(),
+                    fallback=layer,
+                ),
             )
-            st_folium(m, height=480, use_container_width=True, returned_objects=[], key="rep_map")
+            shaded = shared.memo(
+                "rep_areas",
+                (data.token, filter_key, level, value),
+                lambda: choropleth_areas(
+                    areas,
+                    value,
+                    bins,
+                    labels,
+                    name=title,
+                    legend_title=title,
+                    tooltip_fields={"territoire": "Territoire"},
+                ),
+            )
+            st_folium(
+                base,
+                height=480,
+                use_container_width=True,
+                returned_objects=[],
+                key="rep_map",
+                feature_group_to_add=shaded,
+                layer_control=layer_switcher(),
+            )
         else:
             st.info("Aucun montant à cartographier pour cette sélection.")
 with tab_table:
@@ -142,28 +179,39 @@ with tab_table:
                 else "Population non disponible (couche IRIS non chargée)."
             )
         )
-        export = territories_table(
-            grants, data.layers, level, vintages=vintages, buffer_m=config.qpv_buffer_m()
-        )
         export_sources = shared.sources_records(data, SOURCE_LAYERS[level])
+
+        def territories_file(fmt: str, level: str = level) -> bytes:
+            """The territories table of the selection, built when a download is clicked."""
+            export = territories_table(
+                shared.filtered_grants(data, filters),
+                data.layers,
+                level,
+                vintages=vintages,
+                buffer_m=config.qpv_buffer_m(),
+            )
+            return export_territories(export, fmt, demo=data.demo, sources=export_sources)
+
         d1, d2 = st.columns(2)
-        d1.download_button(
+        shared.lazy_download(
+            d1,
             "Télécharger le tableau des territoires (CSV)",
-            export_territories(export, "csv", demo=data.demo, sources=export_sources),
+            lambda: territories_file("csv"),
             file_name=f"territoires_{level}.csv",
             mime="text/csv",
             key="rep_export_csv",
         )
-        d2.download_button(
+        shared.lazy_download(
+            d2,
             "Télécharger le tableau des territoires (JSON)",
-            export_territories(export, "json", demo=data.demo, sources=export_sources),
+            lambda: territories_file("json"),
             file_name=f"territoires_{level}.json",
             mime="application/json",
             key="rep_export_json",
         )
 
 st.subheader("Dans ou hors des quartiers prioritaires")
-qpv_split = inside_outside_qpv(grants, config.qpv_buffer_m(), qpv_lists=qpv_lists)
+qpv_split = figures["qpv_split"]
 st.dataframe(
     money_table(
         qpv_split.reset_index(),
@@ -189,20 +237,20 @@ if qpv_missing:
 
 st.subheader("Par année, axe et priorité")
 c1, c2 = st.columns(2)
-by_year = distribution(grants, "annee").reset_index()
+by_year = figures["by_year"]
 c1.altair_chart(
     bar_by(
         by_year, "annee", "montant_engage", "Montant engagé par année" + FICTIF, sort_by_value=False
     ),
     width="stretch",
 )
-by_year_axis = distribution(grants, ["annee", "axe"]).reset_index()
+by_year_axis = figures["by_year_axis"]
 short = {a["numero"]: a["intitule_court"] for a in config.strategy()["axes"]}
 c2.altair_chart(
     stacked_by_axis(by_year_axis, short, title="Montants par année et par axe" + FICTIF),
     width="stretch",
 )
-by_priority = distribution(grants, "priorite").reset_index()
+by_priority = figures["by_priority"]
 by_priority["priorite"] = by_priority["priorite"].map(lambda p: f"P{p}")
 st.altair_chart(
     bar_by(by_priority, "priorite", "montant_engage", "Montant engagé par priorité" + FICTIF),
@@ -210,7 +258,7 @@ st.altair_chart(
 )
 
 st.subheader("Consommation de l'enveloppe")
-consumption = envelope_consumption(grants, envelope)
+consumption = figures["consumption"]
 st.altair_chart(
     envelope_chart(consumption, envelope, title="Consommation de l'enveloppe" + FICTIF),
     width="stretch",

@@ -232,9 +232,11 @@ def test_choropleth_styles_tooltips_and_legend():
     styles = json.loads(layer.styles_js)
     assert styles[0]["dashArray"] == "4 4"  # "no project" is recognisable without colour
     assert [s["fillColor"] for s in styles[1:]] == maps.YLGNBU[3]
-    legend = next(c for c in layer._children.values() if isinstance(c, maps.Legend))
-    assert [i["label"] for i in legend.items] == ["grand", "moyen", "petit", "Aucun projet"]
-    assert legend.items[-1]["border"] == "1px dashed #555555"
+    # The legend lists the classes, darkest first, with the colours the areas are drawn in.
+    assert layer.legend_title == "Montant attribué"
+    assert [i["label"] for i in layer.legend] == ["grand", "moyen", "petit", "Aucun projet"]
+    assert [i.get("fill") for i in layer.legend] == [*maps.YLGNBU[3][::-1], "#ffffff"]
+    assert layer.legend[-1]["dash"] is True and "dash" not in layer.legend[0]
 
 
 def test_aggregate_by_location_counts_and_sums():
@@ -262,3 +264,88 @@ def test_points_layer_refuses_lines():
     gdf = gpd.GeoDataFrame({"nom": ["l"]}, geometry=[LineString([(3, 50), (3.1, 50.1)])], crs=4326)
     with pytest.raises(ValueError, match="uniquement des points"):
         maps.points_layer(gdf, name="L", popup_fields={"nom": "Nom"})
+
+
+def test_scale_is_metric_only():
+    html = maps.base_map(tiles=None).get_root().render()
+    scale = re.search(r"L\.control\.scale\((\{.*?\})\)", html, re.S)
+    assert scale, "no scale control"
+    assert '"imperial": false' in scale.group(1) and '"metric": true' in scale.group(1)
+    assert "L.control.scale()" not in html  # Leaflet's default adds miles and feet
+
+
+def test_base_layers_are_named_in_french_and_fall_back_to_the_vector_base():
+    m = maps.base_map(tiles="OpenStreetMap")
+    control = maps.layer_control(m)
+    html = m.get_root().render()
+    assert list(control.base_layers) == [
+        "Fond de plan OpenStreetMap",
+        "Fond vectoriel (hors ligne)",
+    ]
+    assert "openstreetmap" not in [k.lower() for k in control.base_layers]
+    assert "contributeurs d'" in html.replace("\\u0027", "'")  # attribution in French
+    # The switch: tile errors before any tile loaded remove the tiles for the plain background.
+    assert 'tiles.on("tileerror", offline)' in html and 'tiles.on("tileload"' in html
+    assert f"setTimeout(offline, {maps.TILE_TIMEOUT_MS})" in html  # tiles held by a proxy
+    assert '"#f2efe9"' in html  # palettes.MAP_BACKGROUND under everything
+    assert '"Zoom avant"' in html and '"Zoom arrière"' in html
+    assert '"Couches de la carte"' in html
+    offline = maps.base_map(tiles=None)
+    offline_control = maps.layer_control(offline)
+    offline_html = offline.get_root().render()
+    assert list(offline_control.base_layers) == ["Fond vectoriel (hors ligne)"]
+    assert "tileerror" not in offline_html and "tile.openstreetmap" not in offline_html
+
+
+def test_fit_to_opens_on_the_extent_of_the_areas():
+    areas = gpd.GeoDataFrame(
+        {"nom": ["a", "b"]},
+        geometry=[box(2.96, 50.60, 3.00, 50.64), box(3.10, 50.61, 3.13, 50.66)],
+        crs=4326,
+    )
+    m = maps.base_map(tiles=None)
+    maps.fit_to(m, areas)
+    html = m.get_root().render()
+    bounds = re.search(r"fitBounds\(\s*(\[\[.*?\]\])", html, re.S)
+    assert json.loads(bounds.group(1)) == [[50.6, 2.96], [50.66, 3.13]]
+    untouched = maps.base_map(tiles=None)
+    maps.fit_to(untouched, areas.iloc[:0])
+    assert "fitBounds" not in untouched.get_root().render()
+
+
+def test_legend_rows_follow_the_layers_drawn():
+    m = maps.base_map(tiles=None)
+    maps.polygons_layer(
+        gpd.GeoDataFrame({"nom": ["Q"]}, geometry=[box(3.0, 50.6, 3.01, 50.61)], crs=4326),
+        name="QPV",
+        tooltip_fields={"nom": "QPV"},
+        style={"color": "#b2182b", "fillColor": "#ef8a62", "fillOpacity": 0.25, "dashArray": "6 4"},
+    ).add_to(m)
+    maps.points_layer(
+        _points(["A", "B"]), name="Structures", popup_fields={"nom": "Nom"}, cluster=True
+    ).add_to(m)
+    rows = maps.legend_rows(m)
+    assert [(r["label"], r["kind"], r["layer"]) for r in rows] == [
+        ("QPV", "line", "QPV"),
+        ("Structures", "point", "Structures"),
+        ("Points proches regroupés (nombre)", "cluster", "Structures"),
+    ]
+    assert rows[0]["dash"] is True and rows[0]["fill"] == "rgba(239,138,98,0.25)"
+    assert rows[1]["color"] == "#0072B2"  # the default point colour, Okabe-Ito blue
+    # Every map has its one legend box, fed in the browser by the rows each layer carries.
+    assert sum(isinstance(c, maps.Legend) for c in m._children.values()) == 1
+    html = m.get_root().render()
+    assert html.count("layer.essLegend = {") == 2
+    assert '"label":"Points proches regroupés (nombre)"' in html
+    assert "toggle.textContent" in html and "innerHTML" not in html
+
+
+def test_legend_and_labels_grow_in_presentation_mode():
+    normal, large = maps.text_sizes(False), maps.text_sizes(True)
+    assert set(normal) == set(large)
+    assert all(large[k] > normal[k] for k in normal)
+    m = maps.base_map(tiles=None, large=True)
+    maps.points_layer(_points(["A"]), name="P", popup_fields={"nom": "Nom"}).add_to(m)
+    html = m.get_root().render()
+    assert f'"legend":{large["legend"]}' in html
+    assert '"maxWidth": 200' in html  # the longer scale bar

@@ -256,7 +256,7 @@ def test_an_error_inside_a_page_is_a_french_message_with_a_reference(
     def broken(*args, **kwargs):
         raise RuntimeError("échec simulé dans /srv/secret/chemin.py")
 
-    monkeypatch.setattr(geo.pagemaps, "funded_map", broken)
+    monkeypatch.setattr(geo.pagemaps, "funded_base", broken)
     at = AppTest.from_file(str(APP), default_timeout=TIMEOUT)
     with caplog.at_level(logging.ERROR, logger="ess.pages"):
         at.switch_page("pages/carte.py").run()

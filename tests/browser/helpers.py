@@ -87,19 +87,20 @@ _COUNT_JS = """
   const groups = [];
   const MCG = window.L.MarkerClusterGroup;
   map.eachLayer(l => { if (MCG && l instanceof MCG) groups.push(l); });
-  const counts = {points: 0, polygons: 0, lines: 0, total: 0};
-  const add = (feature) => {
+  const counts = {points: 0, polygons: 0, lines: 0, total: 0, base: 0};
+  const add = (feature, layer) => {
     const t = feature && feature.geometry && feature.geometry.type;
     if (!t) return;
+    if (layer.options && layer.options.pane === "essBase") { counts.base += 1; return; }
     if (t.endsWith('Point')) counts.points += 1;
     else if (t.endsWith('Polygon')) counts.polygons += 1;
     else counts.lines += 1;
     counts.total += 1;
   };
   // Clustered markers: every marker of the group, whether drawn alone or inside a cluster.
-  groups.forEach(g => g.getLayers().forEach(l => add(l.feature)));
+  groups.forEach(g => g.getLayers().forEach(l => add(l.feature, l)));
   const inGroup = l => groups.some(g => g.hasLayer(l));
-  map.eachLayer(l => { if (l.feature && !inGroup(l)) add(l.feature); });
+  map.eachLayer(l => { if (l.feature && !inGroup(l)) add(l.feature, l); });
   return counts;
 }
 """
@@ -109,6 +110,8 @@ def leaflet_features(frame) -> dict[str, int]:
     """Vector features drawn on window.map, by kind: {"points", "polygons", "lines", "total"}.
 
     Read from the Leaflet map object (not the DOM): markers inside clusters count one each.
+    The light outlines of the vector base (IRIS, in the "essBase" pane) are counted apart, as
+    "base", and not in the totals: the other counts are the page's data.
     """
     return frame.evaluate(_COUNT_JS)
 

@@ -34,7 +34,7 @@ def test_map_draws_offline_and_escapes_names(page, streamlit_app):
     assert any("/app/static/vendor/leaflet/leaflet.js" in s for s in scripts), scripts
 
     counts = leaflet_features(frame)
-    assert counts == {"points": 3, "polygons": 1, "lines": 0, "total": 4}
+    assert counts == {"points": 3, "polygons": 1, "lines": 0, "total": 4, "base": 0}
     # The polygon and the three markers are really in the SVG overlay, not only in memory.
     assert frame.locator(".leaflet-overlay-pane path.leaflet-interactive").count() == 4
     legend = frame.locator(".ess-legend")
