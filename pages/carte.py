@@ -44,21 +44,19 @@ extras = c3.multiselect(
     key="carte_extras",
     placeholder="Aucune",
 )
-for name in (qpv_choice, "quartiers"):
-    if data.layer(name) is None:
-        shared.missing_layer(name, data)
+# Missing layers are said under the map, folded: the map stays on the first screen (issue 11).
+NEEDED = [qpv_choice, "quartiers", *(["ess_establishments"] if "establishments" in extras else [])]
 
 if grants.empty:
     st.info(
         empty_selection_message(filters, data.data.grants, data.layers),
         icon=":material/filter_alt_off:",
     )
+    shared.missing_layers(NEEDED, data)
     shared.sources_footer(data, ["communes", "quartiers", qpv_choice])
     st.stop()
 
 establishments = data.layer("ess_establishments") if "establishments" in extras else None
-if "establishments" in extras and establishments is None:
-    shared.missing_layer("ess_establishments", data)
 other_qpv = "qpv_2015" if qpv_choice == "qpv_2024" else "qpv_2024"
 filter_key = tuple(shared.filter_params(filters))
 # The base (outlines, extra layers) once per data version and view; the selection's points once
@@ -91,6 +89,7 @@ st_folium(
     feature_group_to_add=points,
     layer_control=layer_switcher(),
 )
+shared.missing_layers(NEEDED, data)
 
 total = grants["montant"].sum()
 selected = "subvention** sélectionnée" if len(grants) == 1 else "subventions** sélectionnées"

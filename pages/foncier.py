@@ -73,19 +73,9 @@ if shown.empty:
         ),
         icon=":material/filter_alt_off:",
     )
-    if friches is None:
-        shared.missing_layer("friches", data)
+    shared.missing_layers(["friches"], data)
     shared.sources_footer(data, SOURCES)
     st.stop()
-
-counts = shown["statut"].value_counts()
-m1, m2, m3, m4 = st.columns(4)
-m1.metric("Sites affichés", fmt_int(len(shown)))
-m2.metric("Disponibles", fmt_int(counts.get("disponible", 0)))
-m3.metric("Attribués", fmt_int(counts.get("attribué", 0)))
-m4.metric("Friches recensées (Cerema)", fmt_int(len(friches)) if friches is not None else "—")
-if friches is None:
-    shared.missing_layer("friches", data)
 
 m = shared.memo(  # once per data version and selection, not on every rerun
     "foncier_map",
@@ -102,6 +92,15 @@ m = shared.memo(  # once per data version and selection, not on every rerun
     ),
 )
 st_folium(m, height=520, use_container_width=True, returned_objects=[], key="foncier_map")
+# The figures and the missing layer under the map: the map stays on the first screen (issue 11).
+counts = shown["statut"].value_counts()
+m1, m2, m3, m4 = st.columns(4)
+m1.metric("Sites affichés", fmt_int(len(shown)))
+m2.metric("Disponibles", fmt_int(counts.get("disponible", 0)))
+m3.metric("Attribués", fmt_int(counts.get("attribué", 0)))
+m4.metric("Friches recensées (Cerema)", fmt_int(len(friches)) if friches is not None else "—")
+
+shared.missing_layers(["friches"], data)
 st.subheader("Tableau des sites")
 shared.paged_table(shown, lambda rows: land_table(rows, structures), key="foncier_table")
 sources = shared.sources_records(data, ["friches", "qpv_2024"])

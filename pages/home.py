@@ -27,17 +27,20 @@ if grants.empty:
         icon=":material/filter_alt_off:",
     )
 else:
-    shared.key_figure_metrics(figures, envelope)
-    if qpv is not None:
-        st.caption(
-            f"**{fmt_int(figures['nb_qpv_avec_projet'])} QPV sur {fmt_int(figures['nb_qpv'])}** "
-            f"({fmt_pct(figures['part_qpv_avec_projet'])}) comptent au moins un projet financé "
-            f"(liste {qpv_name[-4:]})."
-        )
+    # The key figures beside the map, so that both are on the first screen (issue 11).
+    figures_col, map_col = st.columns([1, 2], gap="medium")
+    with figures_col:
+        shared.key_figure_metrics(figures, envelope, per_row=1)
+        if qpv is not None:
+            st.caption(
+                f"**{fmt_int(figures['nb_qpv_avec_projet'])} QPV sur "
+                f"{fmt_int(figures['nb_qpv'])}** ({fmt_pct(figures['part_qpv_avec_projet'])}) "
+                f"comptent au moins un projet financé (liste {qpv_name[-4:]})."
+            )
+    with map_col:
+        shared.overview_map(data, grants, filters, qpv_name, key="home_map", height=520)
 
 if not grants.empty:
-    st.subheader("Carte des subventions")
-    shared.overview_map(data, grants, filters, qpv_name, key="home_map", height=420)
     unlocated = int((~located(grants)).sum())
     st.caption(
         f"{fmt_int(len(grants))} subventions affichées, regroupées par lieu"

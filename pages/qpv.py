@@ -80,17 +80,6 @@ coverage["population_source"] = (
     coverage["code_qpv"].astype(str).map(populations["population_source"])
 )
 
-without = coverage[coverage["sans_projet"]]
-c1, c2, c3 = st.columns(3)
-c1.metric("QPV couverts", f"{fmt_int(len(coverage) - len(without))} / {fmt_int(len(coverage))}")
-c2.metric("Montant dans les QPV", fmt_eur(coverage["montant_dans"].sum()))
-c3.metric("QPV sans projet financé", fmt_int(len(without)))
-if len(without):
-    st.warning(
-        "QPV sans projet financé : " + ", ".join(without["nom_qpv"].astype(str)),
-        icon=":material/warning:",
-    )
-
 areas = qpv[["code_qpv", "geometry"]].merge(coverage, on="code_qpv")
 bins, labels = classify(areas.loc[areas["montant_dans"] > 0, "montant_dans"])
 if bins:
@@ -130,6 +119,18 @@ if bins:
     )
 else:
     st.info("Aucun projet financé dans un QPV pour cette sélection.")
+
+# The figures under the map: the map stays on the first screen (issue 11).
+without = coverage[coverage["sans_projet"]]
+c1, c2, c3 = st.columns(3)
+c1.metric("QPV couverts", f"{fmt_int(len(coverage) - len(without))} / {fmt_int(len(coverage))}")
+c2.metric("Montant dans les QPV", fmt_eur(coverage["montant_dans"].sum()))
+c3.metric("QPV sans projet financé", fmt_int(len(without)))
+if len(without):
+    st.warning(
+        "QPV sans projet financé : " + ", ".join(without["nom_qpv"].astype(str)),
+        icon=":material/warning:",
+    )
 
 st.subheader("Tableau par QPV")
 labels_fr = {

@@ -50,7 +50,8 @@ LEVELS = {
     "quartier": ("code_quartier", "nom_quartier", "quartiers", "code_quartier"),
     "iris": ("code_iris", None, "iris", "code_iris"),
 }
-level = st.radio(
+scale_col, unit_col = st.columns(2, vertical_alignment="bottom")  # one row: map higher up
+level = scale_col.radio(
     "Échelle",
     list(LEVELS),
     format_func={"commune": "Commune", "quartier": "Quartier", "iris": "IRIS"}.get,
@@ -90,8 +91,8 @@ with tab_map:
     if layer is None:
         shared.missing_layer(layer_name, data)
     else:
-        per_inhabitant = population is not None and st.toggle(
-            "Euros par habitant", key="rep_per_inhabitant"
+        per_inhabitant = population is not None and unit_col.toggle(
+            "Euros par habitant (carte)", key="rep_per_inhabitant"
         )
         value = "eur_par_habitant" if per_inhabitant else "montant_engage"
         areas = layer.assign(_code=layer[layer_key].astype(str)).merge(

@@ -411,6 +411,24 @@ def missing_layer(name: str, data: Bundle) -> None:
     layer_upload(name, key=f"upload_{name}")
 
 
+def missing_layers(names: list[str], data: Bundle) -> None:
+    """The missing ones among `names`, folded in one expander to put under the map.
+
+    The map stays on the first screen; the expander's title says what is missing, its content
+    is missing_layer's (the reason, and for staff the download and the file import).
+    """
+    absent = [n for n in dict.fromkeys(names) if data.layer(n) is None]
+    if not absent:
+        return
+    if presentation_mode():
+        not_loaded(absent)
+        return
+    labels = ", ".join(LAYER_LABELS.get(n, n) for n in absent)
+    with st.expander(f"Non disponible : {labels}", icon=":material/layers_clear:"):
+        for name in absent:
+            missing_layer(name, data)
+
+
 def not_loaded(names: list[str]) -> None:
     """One discreet line naming the layers that are not loaded (presentation mode)."""
     if names:
@@ -720,10 +738,13 @@ def overview_map(
 def key_figure_metrics(figures: dict, envelope: float, per_row: int = 4) -> None:
     """The four headline metrics of geo.indicators.key_figures (home page, first scene).
 
-    ``per_row=2`` lays them out as a 2 × 2 grid (beside a chart on a scene).
+    ``per_row=2`` lays them out as a 2 × 2 grid (beside a chart on a scene), ``per_row=1`` one
+    under the other (beside the home page's map).
     """
     if per_row == 4:
         c1, c2, c3, c4 = st.columns(4)
+    elif per_row == 1:
+        c1 = c2 = c3 = c4 = st.container()
     else:
         c1, c2 = st.columns(2)
         c3, c4 = st.columns(2)

@@ -67,6 +67,13 @@ def _assert_no_command(page) -> None:
     assert page.locator('[data-testid="stMain"] code').count() == 0
 
 
+def _assert_no_visible_command(page) -> None:
+    """Normal mode: a command may wait in a folded expander, never on the screen."""
+    body = page.locator('[data-testid="stMain"]').inner_text()
+    assert "python -m" not in body, body[:500]
+    assert page.locator('[data-testid="stMain"] code:visible').count() == 0
+
+
 @pytest.mark.parametrize("width,height", SIZES)
 def test_every_scene_fits_the_screen(page, dashboard, width, height):
     page.set_viewport_size({"width": width, "height": height})
@@ -217,3 +224,20 @@ def test_scene_styles_take_effect(page, dashboard):
         "parseFloat(getComputedStyle(document.querySelector('.ess-scene-sources')).fontSize)"
     )
     assert 12 <= small < 16, small
+
+
+MAP_PAGES = ["/", "/carte", "/qpv", "/repartition", "/foncier"]
+
+
+@pytest.mark.parametrize("width,height", [(1280, 720), (1440, 900)])
+def test_the_map_is_on_the_first_screen_of_every_map_page(page, dashboard, width, height):
+    """Normal mode: notices and figures sit under the map, whose top part shows on opening."""
+    page.set_viewport_size({"width": width, "height": height})
+    for path in MAP_PAGES:
+        _open(page, f"{dashboard}{path}")
+        assert leaflet_features(map_frame(page))["total"] > 0, path
+        box = page.locator('iframe[title="streamlit_folium.st_folium"]').first.bounding_box()
+        shot = screenshot(page, f"first_screen{path.replace('/', '_') or '_home'}_{width}")
+        # at least 200 px of the map (a third of the smallest screen) without scrolling
+        assert box["y"] <= height - 200, (path, box, shot)
+        _assert_no_visible_command(page)
