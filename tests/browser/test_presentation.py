@@ -202,6 +202,11 @@ def test_the_document_is_french_on_every_kind_of_page(page, dashboard):
     for url in (f"{dashboard}/", f"{dashboard}/carte", f"{dashboard}/?presentation=1"):
         _open(page, url)
         assert page.evaluate("document.documentElement.lang") == "fr", url
+    # .streamlit/config.toml, toolbarMode = "minimal": no menu of English items in the top bar
+    _open(page, f"{dashboard}/carte")
+    assert page.locator("header").count() >= 1
+    assert page.locator("header").get_by_role("button").count() == 0
+    assert page.get_by_text("Record a screencast").count() == 0
 
 
 def test_scene_styles_take_effect(page, dashboard):
