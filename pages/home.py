@@ -3,12 +3,10 @@
 import math
 
 import streamlit as st
-from streamlit_folium import st_folium
 
 from geo.filters import empty_selection_message
 from geo.formatting import fmt_eur, fmt_int, fmt_m, fmt_pct
 from geo.indicators import key_figures
-from geo.maps import layer_switcher
 from geo.pagemaps import funded_base, funded_points, grants_points
 from geo.status import loaded_qpv_lists, located
 from geo.tables import location_table
@@ -109,15 +107,7 @@ if not grants.empty:
         (data.token, tuple(shared.filter_params(filters))),
         lambda: funded_points(grants),
     )
-    st_folium(
-        base,
-        height=420,
-        use_container_width=True,
-        returned_objects=[],
-        key="home_map",
-        feature_group_to_add=points,
-        layer_control=layer_switcher(),
-    )
+    shared.swapped_map(base, points, key="home_map", height=420)
     unlocated = int((~located(grants)).sum())
     st.caption(
         f"{fmt_int(len(grants))} subventions affichées, regroupées par lieu"

@@ -120,6 +120,25 @@ def memo(name: str, key: tuple, build: Callable[[], object]) -> object:
     return copy.deepcopy(_memo(name, key, build))
 
 
+def swapped_map(base: object, selection: object, *, key: str, height: int) -> None:
+    """Draws a map whose selection is swapped on it: ``base`` (memoised per data version and
+    view) is sent and mounted once; ``selection`` (a folium FeatureGroup memoised per filter
+    key) is replaced on the drawn map when it changes, with the layer switcher listing both."""
+    from streamlit_folium import st_folium
+
+    from geo.maps import layer_switcher
+
+    st_folium(
+        base,
+        height=height,
+        use_container_width=True,
+        returned_objects=[],
+        key=key,
+        feature_group_to_add=selection,
+        layer_control=layer_switcher(),
+    )
+
+
 def filter_params(filters: geo_filters.Filters) -> list[tuple[str, str]]:
     """The filters as a sorted, hashable list, for cache keys."""
     return sorted(geo_filters.to_query_params(filters).items())
