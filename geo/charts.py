@@ -70,8 +70,43 @@ EURO_AXIS = "$,.0f"  # with FR_LOCALE: 12 345 €
 AXIS_COLORS = ["#0072B2", "#E69F00", "#009E73", "#CC79A7", "#56B4E9", "#D55E00"]
 
 
-def _french(chart: alt.TopLevelMixin) -> alt.TopLevelMixin:
-    return chart.configure(locale=FR_LOCALE).configure_axis(labelFontSize=12, titleFontSize=12)
+# Text sizes at scale 1 (a page); the presentation's scenes pass a larger ``text_scale`` so that
+# the back of the room reads the labels too.
+BASE_FONT_PX = 12
+TITLE_FONT_PX = 14
+
+
+def _french(chart: alt.TopLevelMixin, text_scale: float = 1.0) -> alt.TopLevelMixin:
+    """French number locale and text sizes (``text_scale`` × the page sizes)."""
+    size = round(BASE_FONT_PX * text_scale)
+    return (
+        chart.configure(locale=FR_LOCALE)
+        .configure_axis(labelFontSize=size, titleFontSize=size)
+        .configure_legend(labelFontSize=size, titleFontSize=size, symbolSize=60 * text_scale)
+        .configure_title(fontSize=round(TITLE_FONT_PX * text_scale))
+    )
+
+
+def priority_labels(strategy: Mapping) -> dict[int, str]:
+    """'P4 · Appuyer la consolidation…' for priority 4, from data/strategy.json's axes."""
+    return {
+        int(p["numero"]): f"P{int(p['numero'])} · {p['titre']}"
+        for axis in strategy["axes"]
+        for p in axis["priorites"]
+    }
+
+
+def priority_rows(totals: pd.DataFrame, strategy: Mapping, col: str = "priorite") -> pd.DataFrame:
+    """A distribution by priority with each priority named ('P4 · …'); others as they are."""
+    labels = priority_labels(strategy)
+
+    def name(value: object) -> object:
+        try:
+            return labels.get(int(float(value)), value)
+        except (TypeError, ValueError):
+            return value
+
+    return totals.assign(**{col: totals[col].map(name)})
 
 
 def _single_rows(df: pd.DataFrame, keys: list[str]) -> None:
@@ -101,12 +136,19 @@ def bar_by(
     title: str,
     *,
     sort_by_value: bool = True,
+    text_scale: float = 1.0,
+    height: int | None = None,
+    label_limit: int = 420,
+    value_title: str = "Montant",
 ) -> alt.Chart:
     """Euros by category as horizontal bars, largest first (or in the table's order).
 
     ``totals`` has one row per category, already summed: typically
     ``geo.indicators.distribution(grants, key).reset_index()``. ``sort_by_value=False`` keeps the
     rows' order (years in chronological order, say). A missing category reads "Non renseigné".
+    Every category keeps its label (no label is dropped for lack of room: the bars get taller
+    instead); a label longer than ``label_limit`` pixels ends with "…", the tooltip has it whole.
+    ``height`` (pixels) fixes the chart's height, e.g. to fit a scene's screen.
     """
     _single_rows(totals, [category_col])
     rows = totals[[category_col, value_col]].copy()
@@ -115,19 +157,30 @@ def bar_by(
         rows = rows.sort_values(value_col, ascending=False, kind="stable")
     rows[category_col] = [_category_text(v) for v in rows[category_col]]
     rows["montant_txt"] = rows[value_col].map(fmt_eur)
+    band = round((BASE_FONT_PX + 10) * text_scale)  # one label line and its margin
     chart = (
         alt.Chart(rows, title=title)
         .mark_bar(color=AXIS_COLORS[0])
         .encode(
-            y=alt.Y(f"{category_col}:N", sort=None, title=None),
-            x=alt.X(f"{value_col}:Q", title="Montant", axis=alt.Axis(format=EURO_AXIS)),
+            y=alt.Y(
+                f"{category_col}:N",
+                sort=None,
+                title=None,
+                axis=alt.Axis(labelOverlap=False, labelLimit=round(label_limit * text_scale)),
+            ),
+            x=alt.X(
+                f"{value_col}:Q",
+                title=value_title,
+                axis=alt.Axis(format=EURO_AXIS, tickCount=5),
+            ),
             tooltip=[
                 alt.Tooltip(f"{category_col}:N", title="Catégorie"),
-                alt.Tooltip("montant_txt:N", title="Montant"),
+                alt.Tooltip("montant_txt:N", title=value_title),
             ],
         )
+        .properties(height=height if height else alt.Step(band))
     )
-    return _french(chart)
+    return _french(chart, text_scale)
 
 
 ENVELOPE_SERIES = {"engage_cumule": "Engagé (cumul)", "verse_cumule": "Versé (cumul)"}
@@ -138,6 +191,8 @@ def envelope_chart(
     envelope_eur: float | None = None,
     *,
     title: str = "Consommation de l'enveloppe",
+    text_scale: float = 1.0,
+    height: int | None = None,
 ) -> alt.LayerChart:
     """Cumulative committed and paid amounts by year against the strategy's envelope line.
 
@@ -189,7 +244,13 @@ def envelope_chart(
         )
         label = (
             alt.Chart(rule)
-            .mark_text(align="left", dx=4, dy=-8, color="#D55E00")
+            .mark_text(
+                align="left",
+                dx=4,
+                dy=-8,
+                color="#D55E00",
+                fontSize=round(BASE_FONT_PX * text_scale),
+            )
             .encode(
                 y="enveloppe:Q",
                 x=alt.value(0),
@@ -198,7 +259,9 @@ def envelope_chart(
         )
         layers += [line, label]
     chart = alt.layer(*layers).properties(title=title)
-    return _french(chart)
+    if height:
+        chart = chart.properties(height=height)
+    return _french(chart, text_scale)
 
 
 def _axis_label(axis: object, labels: Mapping[int, str]) -> str:
@@ -226,6 +289,8 @@ def stacked_by_axis(
     axis_col: str = "axe",
     value_col: str = "montant_engage",
     title: str = "Montants par année et par axe",
+    text_scale: float = 1.0,
+    height: int | None = None,
 ) -> alt.Chart:
     """Euros per year stacked by strategy axis ("Axe 1 – Financer" with `axis_labels`).
 
@@ -262,4 +327,6 @@ def stacked_by_axis(
             ],
         )
     )
-    return _french(chart)
+    if height:
+        chart = chart.properties(height=height)
+    return _french(chart, text_scale)

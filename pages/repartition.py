@@ -3,7 +3,7 @@
 import pandas as pd
 import streamlit as st
 
-from geo.charts import bar_by, envelope_chart, stacked_by_axis
+from geo.charts import bar_by, envelope_chart, priority_rows, stacked_by_axis
 from geo.filters import empty_selection_message
 from geo.formatting import fmt_eur, fmt_pct
 from geo.indicators import (
@@ -29,6 +29,7 @@ shared.page_header(
 )
 filters = shared.filters_sidebar(data)
 FICTIF = " (données fictives)" if data.demo else ""  # charts get copied alone: they say it too
+TEXT_SCALE = shared.chart_text_scale()
 grants = shared.filtered_grants(data, filters)
 filter_key = tuple(shared.filter_params(filters))
 SOURCES = ["communes", "quartiers", "iris", "qpv_2015", "qpv_2024"]
@@ -230,27 +231,41 @@ c1, c2 = st.columns(2)
 by_year = figures["by_year"]
 c1.altair_chart(
     bar_by(
-        by_year, "annee", "montant_engage", "Montant engagé par année" + FICTIF, sort_by_value=False
+        by_year,
+        "annee",
+        "montant_engage",
+        "Montant engagé par année" + FICTIF,
+        sort_by_value=False,
+        text_scale=TEXT_SCALE,
     ),
     width="stretch",
 )
 by_year_axis = figures["by_year_axis"]
 short = {a["numero"]: a["intitule_court"] for a in config.strategy()["axes"]}
 c2.altair_chart(
-    stacked_by_axis(by_year_axis, short, title="Montants par année et par axe" + FICTIF),
+    stacked_by_axis(
+        by_year_axis, short, title="Montants par année et par axe" + FICTIF, text_scale=TEXT_SCALE
+    ),
     width="stretch",
 )
-by_priority = figures["by_priority"]
-by_priority["priorite"] = by_priority["priorite"].map(lambda p: f"P{p}")
+by_priority = priority_rows(figures["by_priority"], config.strategy())  # "P4 · <its name>"
 st.altair_chart(
-    bar_by(by_priority, "priorite", "montant_engage", "Montant engagé par priorité" + FICTIF),
+    bar_by(
+        by_priority,
+        "priorite",
+        "montant_engage",
+        "Montant engagé par priorité" + FICTIF,
+        text_scale=TEXT_SCALE,
+    ),
     width="stretch",
 )
 
 st.subheader("Consommation de l'enveloppe")
 consumption = figures["consumption"]
 st.altair_chart(
-    envelope_chart(consumption, envelope, title="Consommation de l'enveloppe" + FICTIF),
+    envelope_chart(
+        consumption, envelope, title="Consommation de l'enveloppe" + FICTIF, text_scale=TEXT_SCALE
+    ),
     width="stretch",
 )
 last = consumption.iloc[-1]

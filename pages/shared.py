@@ -8,6 +8,7 @@ from __future__ import annotations
 import copy
 import functools
 import hmac
+import html
 import logging
 import math
 import re
@@ -20,9 +21,14 @@ from pathlib import Path
 import geopandas as gpd
 import pandas as pd
 import streamlit as st
+from streamlit_folium import st_folium
 
 from geo import filters as geo_filters
-from geo.formatting import fmt_date, fmt_int
+from geo.formatting import fmt_date, fmt_eur, fmt_int, fmt_m, fmt_pct
+from geo.indicators import key_figures
+from geo.maps import layer_switcher
+from geo.pagemaps import funded_base, funded_points
+from geo.status import loaded_qpv_lists
 from geo.tables import FULL_DATA_NOTE, table_page
 from loaders import config, provenance
 from loaders.datasets import Datasets, load_datasets
@@ -124,10 +130,6 @@ def swapped_map(base: object, selection: object, *, key: str, height: int) -> No
     """Draws a map whose selection is swapped on it: ``base`` (memoised per data version and
     view) is sent and mounted once; ``selection`` (a folium FeatureGroup memoised per filter
     key) is replaced on the drawn map when it changes, with the layer switcher listing both."""
-    from streamlit_folium import st_folium
-
-    from geo.maps import layer_switcher
-
     st_folium(
         base,
         height=height,
@@ -156,14 +158,21 @@ PAGE_SPECS: tuple[tuple[str, str, str], ...] = (
     ("pages/bilan.py", "Bilan annuel", ":material/summarize:"),
     ("pages/importer.py", "Importer des données", ":material/upload_file:"),
     ("pages/donnees.py", "Données et sources", ":material/dataset:"),
+    ("pages/presentation.py", "Présentation (vidéoprojecteur)", ":material/slideshow:"),
 )
+PRESENTATION_PAGE = "pages/presentation.py"
 
 
 def app_pages() -> list[st.Page]:
-    """The st.Page objects of the dashboard; the first one is the home page."""
+    """The st.Page objects of the dashboard; the home page is the default one.
+
+    With ``?presentation=1`` the app's root opens the presentation's scenes instead, so a
+    speaker's link `/?presentation=1&scene=3` needs no page name.
+    """
+    default = PRESENTATION_PAGE if presentation_mode() else PAGE_SPECS[0][0]
     return [
-        st.Page(script, title=title, icon=icon, default=index == 0)
-        for index, (script, title, icon) in enumerate(PAGE_SPECS)
+        st.Page(script, title=title, icon=icon, default=script == default)
+        for script, title, icon in PAGE_SPECS
     ]
 
 
@@ -217,7 +226,7 @@ def current_filters() -> geo_filters.Filters:
 
 
 # URL parameters that are not filters but part of the view a copied link must reproduce.
-VIEW_PARAMS = ("presentation", "territoires")
+VIEW_PARAMS = ("presentation", "scene", "territoires")
 
 
 def set_filters(value: geo_filters.Filters) -> None:
@@ -246,12 +255,23 @@ def _set_presentation(on: bool | None = None) -> None:
 
 
 # Styles through Streamlit's internal test ids, only where no public option exists (hiding the
-# sidebar, metric size, the uploader's English captions). tests/browser/test_styling.py checks
-# each one through what the user sees, so a Streamlit release that renames an id fails loudly.
+# sidebar and the top bar, the page's padding, metric size, the uploader's English captions).
+# tests/browser/test_styling.py and tests/browser/test_presentation.py check each one through
+# what the user sees, so a Streamlit release that renames an id fails loudly.
 _PRESENTATION_CSS = """<style>
 [data-testid="stSidebar"], [data-testid="stSidebarCollapsedControl"] {display: none;}
 html {font-size: 20px;}
 [data-testid="stMetricValue"] {font-size: 3rem;}
+</style>"""
+
+# The scenes of pages/presentation.py use the whole screen: no top bar (its menu is of no use to
+# an audience), little padding, a smaller title than a page's.
+_SCENE_CSS = """<style>
+[data-testid="stHeader"] {display: none;}
+[data-testid="stMainBlockContainer"] {padding: 0.6rem 1.5rem 0.4rem 1.5rem; max-width: none;}
+[data-testid="stMain"] h1 {font-size: 1.9rem; padding: 0;}
+[data-testid="stMetricValue"] {font-size: 2.6rem;}
+.ess-scene-sources {font-size: 0.6rem; line-height: 1.3; color: #4a4a4a; margin: 0;}
 </style>"""
 
 
@@ -266,11 +286,112 @@ _FRENCH_UPLOADER_CSS = """<style>
 </style>"""
 
 
+# One small script shared by every page, through the public components API (it runs in the app's
+# document, not in an iframe): declares the document French (Streamlit's index.html says
+# lang="en"); on the presentation's scenes it also turns the speaker's keys into moves and
+# reports the window's size, so that a scene's map or chart fills the screen without scrolling.
+# Keys typed in a field (text, number, select, slider, tabs) are left to the field.
+_DOCUMENT_JS = """
+export default function (component) {
+  const { data, setTriggerValue, setStateValue } = component;
+  document.documentElement.lang = "fr";
+  const options = data || {};
+  const previous = window.__essDocumentCleanup;
+  if (previous) previous();
+  const cleanups = [];
+  if (options.moves) {
+    const FIELDS = 'input, textarea, select, [contenteditable=""], [contenteditable="true"], ' +
+      '[role="slider"], [role="combobox"], [role="listbox"], [role="textbox"], ' +
+      '[role="spinbutton"], [role="tab"], [role="grid"]';
+    const typing = (event) => {
+      const target = (event.composedPath && event.composedPath()[0]) || event.target;
+      return !!(target && target.closest && (target.closest(FIELDS) || target.isContentEditable));
+    };
+    const onKey = (event) => {
+      if (event.defaultPrevented || event.repeat) return;
+      if (event.altKey || event.ctrlKey || event.metaKey || event.shiftKey) return;
+      const move = options.moves[event.key];
+      if (!move || typing(event)) return;
+      event.preventDefault();
+      setTriggerValue("move", move);
+    };
+    document.addEventListener("keydown", onKey);
+    cleanups.push(() => document.removeEventListener("keydown", onKey));
+  }
+  if (options.viewport) {
+    let last = "";
+    let timer = null;
+    const report = () => {
+      const size = { width: window.innerWidth, height: window.innerHeight };
+      const text = size.width + "x" + size.height;
+      if (text !== last) {
+        last = text;
+        setStateValue("viewport", size);
+      }
+    };
+    const onResize = () => {
+      clearTimeout(timer);
+      timer = setTimeout(report, 300);
+    };
+    report();
+    window.addEventListener("resize", onResize);
+    cleanups.push(() => window.removeEventListener("resize", onResize));
+  }
+  const cleanup = () => {
+    cleanups.forEach((f) => f());
+    cleanups.length = 0;
+  };
+  window.__essDocumentCleanup = cleanup;
+  return cleanup;
+}
+"""
+_document_component = st.components.v2.component("ess_document", js=_DOCUMENT_JS)
+
+
+def document_hooks(
+    moves: dict[str, str] | None = None, viewport: bool = False
+) -> tuple[str | None, dict | None]:
+    """Mounts the document script; returns (the move a key just asked for, the window's size).
+
+    ``moves`` maps KeyboardEvent.key names to moves (geo.scenes.KEY_MOVES); ``viewport`` asks
+    for the window's size (None until the browser has reported it).
+    """
+    callbacks = {}
+    if moves:
+        callbacks["on_move_change"] = _ignore
+    if viewport:
+        callbacks["on_viewport_change"] = _ignore
+    result = _document_component(
+        key="ess_document",
+        data={"moves": moves or {}, "viewport": viewport},
+        height=0,
+        **callbacks,
+    )
+    move = getattr(result, "move", None) if moves else None
+    size = getattr(result, "viewport", None) if viewport else None
+    return move, size if isinstance(size, dict) else None
+
+
+def _ignore() -> None:
+    """A component's value is read from its result; Streamlit wants a callback to send it."""
+
+
+def chart_text_scale() -> float:
+    """Charts' text size relative to a page's: larger on a projector (presentation mode)."""
+    return 1.5 if presentation_mode() else 1.0
+
+
+def presentation_styles(scene: bool = False) -> None:
+    """The projector's styles: no sidebar, larger type; a scene also gets the whole screen."""
+    st.html(_PRESENTATION_CSS + (_SCENE_CSS if scene else ""))
+
+
 def page_header(title: str, intro: str, data: Bundle) -> None:
     """Title, one-line purpose, and the demo banner when fictional data are shown."""
     st.html(_FRENCH_UPLOADER_CSS)
+    document_hooks()
     if presentation_mode():
-        st.html(_PRESENTATION_CSS)
+        presentation_styles()
     st.title(title)
     st.caption(intro)
     if data.demo:
@@ -278,10 +399,16 @@ def page_header(title: str, intro: str, data: Bundle) -> None:
 
 
 def missing_layer(name: str, data: Bundle) -> None:
-    """Says which layer is missing; staff also get the download and the file import."""
+    """Says which layer is missing; staff also get the download and the file import.
+
+    In presentation mode the audience only gets a discreet line (no box, no command).
+    """
     meta = data.metas.get(name)
     reason = meta.reason if meta and meta.reason else "couche non chargée"
     label = LAYER_LABELS.get(name, name)
+    if presentation_mode():
+        not_loaded([name])
+        return
     if not staff_can_write():
         st.info(
             f"**{label} : non disponible.** Un agent de la Ville peut la charger depuis la page "
@@ -297,6 +424,13 @@ def missing_layer(name: str, data: Bundle) -> None:
     )
     fetch_button(name, key=f"fetch_{name}")
     layer_upload(name, key=f"upload_{name}")
+
+
+def not_loaded(names: list[str]) -> None:
+    """One discreet line naming the layers that are not loaded (presentation mode)."""
+    if names:
+        labels = ", ".join(LAYER_LABELS.get(n, n) for n in names)
+        st.caption(f"Non chargé : {labels}.")
 
 
 def fetch_button(name: str, key: str) -> None:
@@ -365,6 +499,19 @@ def sources_footer(data: Bundle, layer_names: list[str]) -> None:
     st.caption("**Sources** (Licence Ouverte 2.0 sauf mention contraire)\n" + "\n".join(lines))
     if presentation_mode():
         st.button("Quitter le mode présentation", on_click=_set_presentation, args=(False,))
+
+
+def sources_line(data: Bundle, layer_names: list[str]) -> None:
+    """Licence Ouverte on a scene: every source and its last update, in small type at the bottom.
+
+    Drawn with st.html and the dashboard's own class (styled in _SCENE_CSS), every text escaped.
+    """
+    parts = []
+    for record in sources_records(data, layer_names):
+        updated = fmt_date(record["mis_a_jour"]) if record["mis_a_jour"] else "date non communiquée"
+        parts.append(f"{record['nom']} ({record['producteur']}, {updated})")
+    text = "Sources (Licence Ouverte 2.0 sauf mention contraire) : " + " · ".join(parts)
+    st.html(f'<p class="ess-scene-sources">{html.escape(text)}</p>')
 
 
 def _options(series: pd.Series) -> list[str]:
@@ -523,6 +670,92 @@ def filters_sidebar(data: Bundle, fields: tuple[str, ...] = ALL_FILTERS) -> geo_
         set_filters(geo_filters.Filters())
         st.rerun()
     return current
+
+
+def headline(
+    data: Bundle, filters: geo_filters.Filters, grants: pd.DataFrame
+) -> tuple[str, dict, float]:
+    """(QPV list in force at the end of the selected years, key figures, envelope in euros).
+
+    The figures are computed once per selection, not on every rerun.
+    """
+    years = filters.year_bounds()  # the year filter and the roadmap together
+    qpv_name = config.qpv_generation(years[1] if years else 2026)
+    envelope = float(config.strategy()["enveloppe_eur"])
+    figures = memo(
+        "home_figures",
+        (data.token, tuple(filter_params(filters)), qpv_name),
+        lambda: key_figures(
+            grants,
+            data.data.structures,
+            data.layer(qpv_name),
+            envelope=envelope,
+            qpv_lists=loaded_qpv_lists(data.layers),
+        ),
+    )
+    return qpv_name, figures, envelope
+
+
+def overview_map(
+    data: Bundle,
+    grants: pd.DataFrame,
+    filters: geo_filters.Filters,
+    qpv_name: str,
+    *,
+    key: str,
+    height: int,
+) -> None:
+    """The funded grants over the outlines and the QPV list in force (home page, map scene).
+
+    The outlines once per data version; the selection's points once per filter key, swapped on
+    the drawn map (see pages/carte.py).
+    """
+    large = presentation_mode()
+    base = memo(
+        "home_base",
+        (data.token, qpv_name, large),
+        lambda: funded_base(data.layers, show_qpv=(qpv_name,), demo=data.demo, large=large),
+    )
+    points = memo(
+        "home_points",
+        (data.token, tuple(filter_params(filters))),
+        lambda: funded_points(grants),
+    )
+    swapped_map(base, points, key=key, height=height)
+
+
+def key_figure_metrics(figures: dict, envelope: float, per_row: int = 4) -> None:
+    """The four headline metrics of geo.indicators.key_figures (home page, first scene).
+
+    ``per_row=2`` lays them out as a 2 × 2 grid (beside a chart on a scene).
+    """
+    if per_row == 4:
+        c1, c2, c3, c4 = st.columns(4)
+    else:
+        c1, c2 = st.columns(2)
+        c3, c4 = st.columns(2)
+    c1.metric(
+        "Montant engagé",
+        fmt_eur(figures["montant_engage"]),
+        help=f"Soit {fmt_pct(figures['part_enveloppe_engagee'])} de l'enveloppe de "
+        f"{fmt_eur(envelope)}",
+    )
+    c1.caption(
+        f"{fmt_pct(figures['part_enveloppe_engagee'])} de l'enveloppe de {fmt_eur(envelope)}"
+    )
+    c2.metric("Montant versé", fmt_eur(figures["montant_verse"]))
+    c2.caption(f"{fmt_pct(figures['part_enveloppe_versee'])} de l'enveloppe")
+    c3.metric("Structures financées", fmt_int(figures["structures_financees"]))
+    c3.caption(f"{fmt_int(figures['projets'])} projets financés")
+    share = figures["part_montant_dans_qpv"]
+    c4.metric("Part des montants dans un QPV", fmt_pct(share))
+    if math.isnan(share):
+        c4.caption(f"Non calculée : {figures['qpv_inconnu']}.")
+    else:
+        c4.caption(
+            f"{fmt_pct(figures['part_montant_pres_qpv'])} dans un QPV ou à moins de "
+            f"{fmt_m(config.qpv_buffer_m())}"
+        )
 
 
 def filtered_grants(data: Bundle, filters: geo_filters.Filters) -> gpd.GeoDataFrame:
