@@ -1,11 +1,9 @@
 """Funded structures map: the filtered grants on the map, and the same rows in a table."""
 
 import streamlit as st
-from streamlit_folium import st_folium
 
 from geo.filters import empty_selection_message
 from geo.formatting import fmt_eur, fmt_int
-from geo.maps import layer_switcher
 from geo.pagemaps import funded_base, funded_points
 from geo.status import located
 from geo.tables import grants_table
@@ -80,15 +78,7 @@ points = shared.memo(
         grants, structures=data.data.structures if mode == "structures" else None
     ),
 )
-st_folium(
-    base,
-    height=560,
-    use_container_width=True,
-    returned_objects=[],
-    key="carte_map",
-    feature_group_to_add=points,
-    layer_control=layer_switcher(),
-)
+shared.swapped_map(base, points, key="carte_map", height=560)
 shared.missing_layers(NEEDED, data)
 
 total = grants["montant"].sum()

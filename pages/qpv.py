@@ -1,12 +1,10 @@
 """QPV coverage: funded projects inside and near each priority neighbourhood."""
 
 import streamlit as st
-from streamlit_folium import st_folium
 
 from geo.filters import empty_selection_message
 from geo.formatting import fmt_eur, fmt_int, fmt_m
 from geo.indicators import classify, qpv_coverage
-from geo.maps import layer_switcher
 from geo.pagemaps import choropleth_areas, choropleth_base
 from geo.tables import money_table
 from geo.territories import layer_vintages, territory_population
@@ -108,15 +106,7 @@ if bins:
             tooltip_fields={"nom_qpv": "QPV"},
         ),
     )
-    st_folium(
-        base,
-        height=480,
-        use_container_width=True,
-        returned_objects=[],
-        key="qpv_map",
-        feature_group_to_add=shaded,
-        layer_control=layer_switcher(),
-    )
+    shared.swapped_map(base, shaded, key="qpv_map", height=480)
 else:
     st.info("Aucun projet financé dans un QPV pour cette sélection.")
 

@@ -2,7 +2,6 @@
 
 import pandas as pd
 import streamlit as st
-from streamlit_folium import st_folium
 
 from geo.charts import bar_by, envelope_chart, priority_rows, stacked_by_axis
 from geo.filters import empty_selection_message
@@ -13,7 +12,6 @@ from geo.indicators import (
     envelope_consumption,
     inside_outside_qpv,
 )
-from geo.maps import layer_switcher
 from geo.pagemaps import choropleth_areas, choropleth_base
 from geo.status import loaded_qpv_lists, missing_qpv_lists, qpv_missing_reason
 from geo.tables import money_table
@@ -130,15 +128,7 @@ with tab_map:
                     tooltip_fields={"territoire": "Territoire"},
                 ),
             )
-            st_folium(
-                base,
-                height=480,
-                use_container_width=True,
-                returned_objects=[],
-                key="rep_map",
-                feature_group_to_add=shaded,
-                layer_control=layer_switcher(),
-            )
+            shared.swapped_map(base, shaded, key="rep_map", height=480)
         else:
             st.info("Aucun montant à cartographier pour cette sélection.")
 with tab_table:

@@ -126,6 +126,21 @@ def memo(name: str, key: tuple, build: Callable[[], object]) -> object:
     return copy.deepcopy(_memo(name, key, build))
 
 
+def swapped_map(base: object, selection: object, *, key: str, height: int) -> None:
+    """Draws a map whose selection is swapped on it: ``base`` (memoised per data version and
+    view) is sent and mounted once; ``selection`` (a folium FeatureGroup memoised per filter
+    key) is replaced on the drawn map when it changes, with the layer switcher listing both."""
+    st_folium(
+        base,
+        height=height,
+        use_container_width=True,
+        returned_objects=[],
+        key=key,
+        feature_group_to_add=selection,
+        layer_control=layer_switcher(),
+    )
+
+
 def filter_params(filters: geo_filters.Filters) -> list[tuple[str, str]]:
     """The filters as a sorted, hashable list, for cache keys."""
     return sorted(geo_filters.to_query_params(filters).items())
@@ -724,15 +739,7 @@ def overview_map(
         (data.token, tuple(filter_params(filters))),
         lambda: funded_points(grants),
     )
-    st_folium(
-        base,
-        height=height,
-        use_container_width=True,
-        returned_objects=[],
-        key=key,
-        feature_group_to_add=points,
-        layer_control=layer_switcher(),
-    )
+    swapped_map(base, points, key=key, height=height)
 
 
 def key_figure_metrics(figures: dict, envelope: float, per_row: int = 4) -> None:
