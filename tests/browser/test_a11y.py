@@ -77,9 +77,7 @@ def test_no_serious_accessibility_violation(page, dashboard, axe, path):
         page,
         options={"runOnly": {"type": "rule", "values": RULES}, "resultTypes": ["violations"]},
     )
-    serious = [
-        v for v in results.response["violations"] if v["impact"] in ("serious", "critical")
-    ]
+    serious = [v for v in results.response["violations"] if v["impact"] in ("serious", "critical")]
     assert serious == [], f"{path}\n{_report(serious)}"
     # the rules ran (a renamed rule would make the check pass on nothing)
     ran = {r["id"] for r in results.response["passes"] + results.response["inapplicable"]}
