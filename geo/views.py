@@ -8,13 +8,14 @@ territories: each builder lives here so the two can never disagree.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 
 import folium
 import geopandas as gpd
 import pandas as pd
 
 from geo.indicators import classify, qpv_coverage
-from geo.pagemaps import choropleth_map
+from geo.pagemaps import choropleth_areas, choropleth_map
 
 # Scale of pages/repartition.py and of the territories scene: grant column, name column,
 # layer, layer key.
@@ -43,6 +44,69 @@ def list_coverage(
     return qpv_coverage(chosen, structures, qpv, buffer_m)
 
 
+@dataclass(frozen=True)
+class ClassedAreas:
+    """Areas classed for a euro choropleth, with their legend: what a page and a scene both draw."""
+
+    areas: gpd.GeoDataFrame
+    value: str
+    bins: list[float]
+    labels: list[str]
+    title: str
+    legend_title: str
+    tooltip_fields: Mapping[str, str]
+
+    def layer(self) -> folium.FeatureGroup:
+        """The shaded areas alone, to swap on a map whose base is built once."""
+        return choropleth_areas(
+            self.areas,
+            self.value,
+            self.bins,
+            self.labels,
+            name=self.title,
+            legend_title=self.legend_title,
+            tooltip_fields=self.tooltip_fields,
+        )
+
+    def map(
+        self,
+        layers: Mapping[str, gpd.GeoDataFrame | None],
+        *,
+        demo: bool = False,
+        large: bool = False,
+    ) -> folium.Map:
+        """A whole map: the outlines of ``layers`` with the shaded areas."""
+        return choropleth_map(
+            self.areas,
+            self.value,
+            self.bins,
+            self.labels,
+            name=self.title,
+            legend_title=self.legend_title,
+            tooltip_fields=self.tooltip_fields,
+            layers=layers,
+            demo=demo,
+            large=large,
+        )
+
+
+def coverage_areas(qpv: gpd.GeoDataFrame, coverage: pd.DataFrame) -> ClassedAreas | None:
+    """Euros committed inside each QPV, classed; None when no QPV holds any project."""
+    areas = qpv[["code_qpv", "geometry"]].merge(coverage, on="code_qpv")
+    bins, labels = classify(areas.loc[areas["montant_dans"] > 0, "montant_dans"])
+    if not bins:
+        return None
+    return ClassedAreas(
+        areas,
+        "montant_dans",
+        bins,
+        labels,
+        title="Montant dans le QPV",
+        legend_title="Montant engagé dans le QPV",
+        tooltip_fields={"nom_qpv": "QPV"},
+    )
+
+
 def coverage_map(
     qpv: gpd.GeoDataFrame,
     coverage: pd.DataFrame,
@@ -51,23 +115,9 @@ def coverage_map(
     demo: bool = False,
     large: bool = False,
 ) -> folium.Map | None:
-    """Euros committed inside each QPV, classed; None when no QPV holds any project."""
-    areas = qpv[["code_qpv", "geometry"]].merge(coverage, on="code_qpv")
-    bins, labels = classify(areas.loc[areas["montant_dans"] > 0, "montant_dans"])
-    if not bins:
-        return None
-    return choropleth_map(
-        areas,
-        "montant_dans",
-        bins,
-        labels,
-        name="Montant dans le QPV",
-        legend_title="Montant engagé dans le QPV",
-        tooltip_fields={"nom_qpv": "QPV"},
-        layers={"communes": communes},
-        demo=demo,
-        large=large,
-    )
+    """``coverage_areas`` on a whole map with the commune outlines; None when nothing is shaded."""
+    classed = coverage_areas(qpv, coverage)
+    return classed.map({"communes": communes}, demo=demo, large=large) if classed else None
 
 
 def territory_names(layer: gpd.GeoDataFrame | None, level: str) -> dict[str, str]:
@@ -80,17 +130,10 @@ def territory_names(layer: gpd.GeoDataFrame | None, level: str) -> dict[str, str
     )
 
 
-def territory_map(
-    layer: gpd.GeoDataFrame,
-    level: str,
-    table: pd.DataFrame,
-    *,
-    per_inhabitant: bool,
-    layers: Mapping[str, gpd.GeoDataFrame | None],
-    demo: bool = False,
-    large: bool = False,
-) -> folium.Map | None:
-    """The classed choropleth of a distribution table (``geo.indicators.distribution`` with a
+def territory_areas(
+    layer: gpd.GeoDataFrame, level: str, table: pd.DataFrame, *, per_inhabitant: bool
+) -> ClassedAreas | None:
+    """The classed areas of a distribution table (``geo.indicators.distribution`` with a
     ``territoire`` column), in euros or euros per inhabitant; None when nothing is positive."""
     layer_key = LEVELS[level][3]
     value = "eur_par_habitant" if per_inhabitant else "montant_engage"
@@ -107,18 +150,31 @@ def territory_map(
     if not bins:
         return None
     title = "Euros par habitant" if per_inhabitant else "Montant engagé"
-    return choropleth_map(
+    return ClassedAreas(
         areas,
         value,
         bins,
         labels,
-        name=title,
+        title=title,
         legend_title=title,
         tooltip_fields={"territoire": "Territoire"},
-        layers=layers,
-        demo=demo,
-        large=large,
     )
+
+
+def territory_map(
+    layer: gpd.GeoDataFrame,
+    level: str,
+    table: pd.DataFrame,
+    *,
+    per_inhabitant: bool,
+    layers: Mapping[str, gpd.GeoDataFrame | None],
+    demo: bool = False,
+    large: bool = False,
+) -> folium.Map | None:
+    """``territory_areas`` on a whole map with the outlines of ``layers``; None when nothing is
+    shaded."""
+    classed = territory_areas(layer, level, table, per_inhabitant=per_inhabitant)
+    return classed.map(layers, demo=demo, large=large) if classed else None
 
 
 DEFAULT_COMPARED = ("quartier:5", "quartier:2")

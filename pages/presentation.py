@@ -122,8 +122,12 @@ def _qpv(height: int) -> list[str]:
     if grants.empty:
         _nothing(filters)
         return [qpv_name, "communes"]
-    coverage = views.list_coverage(
-        grants, data.data.structures, qpv, qpv_name, config.qpv_buffer_m()
+    coverage = shared.memo(  # once per selection and list, not on every key press
+        "scene_qpv_coverage",
+        (data.token, tuple(shared.filter_params(filters)), qpv_name),
+        lambda: views.list_coverage(
+            grants, data.data.structures, qpv, qpv_name, config.qpv_buffer_m()
+        ),
     )
     without = int(coverage["sans_projet"].sum())
     st.caption(

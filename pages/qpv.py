@@ -4,10 +4,10 @@ import streamlit as st
 
 from geo.filters import empty_selection_message
 from geo.formatting import fmt_eur, fmt_int, fmt_m
-from geo.indicators import classify, qpv_coverage
-from geo.pagemaps import choropleth_areas, choropleth_base
+from geo.pagemaps import choropleth_base
 from geo.tables import money_table
 from geo.territories import layer_vintages, territory_population
+from geo.views import coverage_areas, list_coverage
 from loaders import config
 from pages import shared
 
@@ -59,8 +59,6 @@ if qpv is None or grants.empty:
     shared.sources_footer(data, [generation, "communes"] if qpv is not None else ["communes"])
     st.stop()
 
-# Elsewhere a grant is matched to the list in force in its year; here one list is chosen.
-grants = grants.assign(code_qpv=grants[f"code_{generation}"], near_qpv=grants[f"near_{generation}"])
 # The population published with the list, else its estimate from the IRIS, named per QPV.
 populations = shared.memo(
     "population",
@@ -72,15 +70,14 @@ qpv = qpv.assign(population=codes.map(populations["population"]).astype(float).t
 coverage = shared.memo(  # once per selection, list and view, not on every rerun
     "qpv_coverage",
     (data.token, tuple(shared.filter_params(filters)), generation, view),
-    lambda: qpv_coverage(grants, data.data.structures, qpv, buffer_m),
+    lambda: list_coverage(grants, data.data.structures, qpv, generation, buffer_m),
 )
 coverage["population_source"] = (
     coverage["code_qpv"].astype(str).map(populations["population_source"])
 )
 
-areas = qpv[["code_qpv", "geometry"]].merge(coverage, on="code_qpv")
-bins, labels = classify(areas.loc[areas["montant_dans"] > 0, "montant_dans"])
-if bins:
+classed = coverage_areas(qpv, coverage)
+if classed is not None:
     # The commune outlines once per data version; the shaded QPV once per selection and view,
     # swapped on the drawn map by st_folium (no rebuild, no remount).
     base = shared.memo(
@@ -96,15 +93,7 @@ if bins:
     shaded = shared.memo(
         "qpv_areas",
         (data.token, tuple(shared.filter_params(filters)), generation, view),
-        lambda: choropleth_areas(
-            areas,
-            "montant_dans",
-            bins,
-            labels,
-            name="Montant dans le QPV",
-            legend_title="Montant engagé dans le QPV",
-            tooltip_fields={"nom_qpv": "QPV"},
-        ),
+        classed.layer,
     )
     shared.swapped_map(base, shaded, key="qpv_map", height=480)
 else:

@@ -1,21 +1,20 @@
 """Territorial distribution of spending: by territory, year, axis and priority; the envelope."""
 
-import pandas as pd
 import streamlit as st
 
 from geo.charts import bar_by, envelope_chart, priority_rows, stacked_by_axis
 from geo.filters import empty_selection_message
 from geo.formatting import fmt_eur, fmt_pct
 from geo.indicators import (
-    classify,
     distribution,
     envelope_consumption,
     inside_outside_qpv,
 )
-from geo.pagemaps import choropleth_areas, choropleth_base
+from geo.pagemaps import choropleth_base
 from geo.status import loaded_qpv_lists, missing_qpv_lists, qpv_missing_reason
 from geo.tables import money_table
 from geo.territories import layer_vintages, territories_table, territory_population
+from geo.views import LEVELS, territory_areas, territory_names
 from loaders import config
 from loaders.export_territories import SOURCE_LAYERS, export_territories
 from pages import shared
@@ -43,11 +42,6 @@ if grants.empty:
 envelope = float(config.strategy()["enveloppe_eur"])
 qpv_lists = loaded_qpv_lists(data.layers)
 
-LEVELS = {
-    "commune": ("code_commune", "nom_commune", "communes", "code"),
-    "quartier": ("code_quartier", "nom_quartier", "quartiers", "code_quartier"),
-    "iris": ("code_iris", None, "iris", "code_iris"),
-}
 scale_col, unit_col = st.columns(2, vertical_alignment="bottom")  # one row: map higher up
 level = scale_col.radio(
     "Échelle",
@@ -56,7 +50,7 @@ level = scale_col.radio(
     horizontal=True,
     key="rep_level",
 )
-key_col, name_col, layer_name, layer_key = LEVELS[level]
+key_col, _, layer_name, _ = LEVELS[level]
 layer = data.layer(layer_name)
 vintages = layer_vintages(data.metas)
 populations = shared.memo(  # apportioned once per data version, not on every rerun
@@ -78,10 +72,7 @@ figures = shared.memo(
     },
 )
 table = figures["table"]
-names = {}
-if layer is not None:
-    name_field = {"communes": "nom", "quartiers": "nom_quartier", "iris": "nom_iris"}[layer_name]
-    names = dict(zip(layer[layer_key].astype(str), layer[name_field], strict=False))
+names = territory_names(layer, level)
 table.insert(0, "territoire", [names.get(str(code), str(code)) for code in table.index])
 
 tab_map, tab_table = st.tabs(["Carte", "Tableau"])
@@ -92,17 +83,8 @@ with tab_map:
         per_inhabitant = population is not None and unit_col.toggle(
             "Euros par habitant (carte)", key="rep_per_inhabitant"
         )
-        value = "eur_par_habitant" if per_inhabitant else "montant_engage"
-        areas = layer.assign(_code=layer[layer_key].astype(str)).merge(
-            table[[c for c in ("territoire", "montant_engage", "eur_par_habitant") if c in table]],
-            left_on="_code",
-            right_index=True,
-            how="left",
-        )
-        positive = areas.loc[pd.to_numeric(areas[value], errors="coerce") > 0, value]
-        bins, labels = classify(positive)
-        if bins:
-            title = "Euros par habitant" if per_inhabitant else "Montant engagé"
+        classed = territory_areas(layer, level, table, per_inhabitant=per_inhabitant)
+        if classed is not None:
             # The outlines once per data version; the classed areas once per selection and
             # view, swapped on the drawn map by st_folium (no rebuild, no remount).
             base = shared.memo(
@@ -117,16 +99,8 @@ with tab_map:
             )
             shaded = shared.memo(
                 "rep_areas",
-                (data.token, filter_key, level, value),
-                lambda: choropleth_areas(
-                    areas,
-                    value,
-                    bins,
-                    labels,
-                    name=title,
-                    legend_title=title,
-                    tooltip_fields={"territoire": "Territoire"},
-                ),
+                (data.token, filter_key, level, classed.value),
+                classed.layer,
             )
             shared.swapped_map(base, shaded, key="rep_map", height=480)
         else:
