@@ -15,6 +15,8 @@ it; headless Chromium (/usr/bin/chromium, network cut to localhost) measures, in
   its map is drawn (the usual path: the Streamlit shell is already loaded);
 - floor: a minimal Streamlit page (a title and the same map through st_folium), new session
   until drawn: what any Streamlit page pays before its map, whatever the dashboard does;
+- shell: a Streamlit page holding only a title, new session until the title shows: what the
+  framework costs before any element at all (its scripts, its websocket, one script run);
 - websocket bytes: what the server sends for one map page, and for one search;
 - memory: the server's resident memory (/proc) before and after N more open sessions.
 
@@ -107,6 +109,13 @@ st_folium(copy.deepcopy(the_map()), height=560, use_container_width=True, return
 """
 
 
+# A Streamlit page with a title only: the framework's own start, before any element.
+SHELL_APP = """import streamlit as st
+
+st.title("Référence : une page Streamlit vide")
+"""
+
+
 def expected_points(home: Path, needles: list[str]) -> tuple[int, dict[str, int], Path]:
     """Grant places on the default map and for each search, with the app's functions.
 
@@ -158,6 +167,19 @@ def floor_seconds(browser, base: str, n_all: int, runs: int) -> float:
         times.append(wait_points(page, n_all, start, component=True))
         context.close()
     return statistics.median(times)
+
+
+def shell_seconds(browser, base: str, runs: int) -> float:
+    """Median seconds for a new session of a title-only Streamlit page to show its title."""
+    times = []
+    for _ in range(runs + 1):  # the first run warms the server up
+        context, page = new_page(browser)
+        start = time.perf_counter()
+        page.goto(base)
+        page.wait_for_selector('[data-testid="stMain"] h1', timeout=TIMEOUT_S * 1000)
+        times.append(time.perf_counter() - start)
+        context.close()
+    return statistics.median(times[1:])
 
 
 # --------------------------------------------------------------------------------------------------
@@ -383,6 +405,12 @@ def main() -> None:
                 floor_app.write_text(FLOOR_APP, encoding="utf-8")
                 proc, handle, base = _start_streamlit(floor_app, {"ESS_HOME": str(home)}, Path(tmp))
                 figures["streamlit_floor_s"] = floor_seconds(browser, base, n_all, args.runs)
+                _stop(proc, handle)
+                proc = None
+                shell_app = Path(tmp) / "shell_app.py"
+                shell_app.write_text(SHELL_APP, encoding="utf-8")
+                proc, handle, base = _start_streamlit(shell_app, {"ESS_HOME": str(home)}, Path(tmp))
+                figures["streamlit_shell_s"] = shell_seconds(browser, base, args.runs)
                 browser.close()
         finally:
             if proc is not None:
@@ -394,6 +422,7 @@ def main() -> None:
         "map_page_ratio": figures["map_page_s"] / figures["static_s"],
         "search_ratio": figures["search_s"] / figures["static_s"],
         "floor_ratio": figures["streamlit_floor_s"] / figures["static_s"],
+        "shell_ratio": figures["streamlit_shell_s"] / figures["static_s"],
         "map_page_over_floor": figures["map_page_s"] / figures["streamlit_floor_s"],
         "map_page_nav_ratio": figures["map_page_nav_s"] / figures["static_s"],
     }
@@ -424,6 +453,10 @@ def main() -> None:
         f"Page Streamlit minimale      : {figures['streamlit_floor_s']:.2f} s "
         f"({ratios['floor_ratio']:.2f}x ; la page carte en est à "
         f"{ratios['map_page_over_floor']:.2f}x)"
+    )
+    print(
+        f"Page Streamlit vide (titre)  : {figures['streamlit_shell_s']:.2f} s "
+        f"({ratios['shell_ratio']:.2f}x, avant tout élément)"
     )
     print(
         f"Recherche                    : {figures['search_s']:.2f} s "

@@ -91,7 +91,11 @@ unlocated = int((~located(grants)).sum())
 if unlocated:
     st.caption(f"{fmt_int(unlocated)} subvention(s) sans localisation (hors carte).")
 
-shared.paged_table(grants, grants_table, key="carte_table")
+# Folded: the data grid is built when asked for, so the map is drawn first (issue 12).
+table_box = shared.folded("Tableau de la sélection", key="carte_table_open")
+if table_box is not None:
+    with table_box:
+        shared.paged_table(grants, grants_table, key="carte_table")
 
 sources = shared.sources_records(data, ["communes", "quartiers", qpv_choice])
 

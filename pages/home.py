@@ -51,18 +51,20 @@ if not grants.empty:
         )
         + ". Le détail par subvention est sur la page « Carte des structures financées »."
     )
-    with st.expander("Tableau équivalent à la carte"):
+    table_box = shared.folded("Tableau équivalent à la carte", key="home_table_open")
+    if table_box is not None:
         places = shared.memo(
             "home_places",
             (data.token, tuple(shared.filter_params(filters))),
             lambda: grants_points(grants),
         )
-        shared.paged_table(
-            places,
-            location_table,
-            key="home_table",
-            note="le détail par subvention est sur la page « Carte des structures financées »",
-        )
+        with table_box:
+            shared.paged_table(
+                places,
+                location_table,
+                key="home_table",
+                note="le détail par subvention est sur la page « Carte des structures financées »",
+            )
 # Under the map and folded: the map stays on the first screen (issue 11).
 missing = [name for name, gdf in data.layers.items() if gdf is None or len(gdf) == 0]
 if shared.presentation_mode():

@@ -879,6 +879,17 @@ def _password_form() -> bool:
 # --------------------------------------------------------------------------------------------------
 
 
+def folded(label: str, *, key: str):
+    """An expander whose content is built only while it is open; None while it is closed.
+
+    A closed expander still runs and sends what it holds: a table folded this way costs the
+    browser nothing until asked for (a data grid is the heaviest element of a first screen).
+    Opening it reruns the page; it stays open for the session.
+    """
+    box = st.expander(label, key=key, on_change="rerun")
+    return box if box.open else None
+
+
 def paged_table(
     rows: pd.DataFrame,
     to_table: Callable[[pd.DataFrame], pd.DataFrame],

@@ -380,9 +380,20 @@ def one_row_in_qpv(at, case) -> None:
     if case.page == "pages/home.py":
         assert metric(at, "Montant engagé") == fmt_eur(10000)
         assert metric(at, "Part des montants dans un QPV") == f"100,0{NNBSP}%"
+        assert not at.dataframe  # the table equivalent to the map is folded until opened
+        at.session_state["home_table_open"] = True
+        at.run()
+        places = table(at, "Bénéficiaire(s)")
+        assert places[["Bénéficiaire(s)", "Subventions"]].values.tolist() == [
+            ["Atelier Alpha", "1"]
+        ]
+        assert places["Montant total"].tolist() == [fmt_eur(10000)]
     elif case.page == "pages/carte.py":
         selection = [m.value for m in at.markdown if "sélectionnée" in m.value]
         assert selection == [f"**1 subvention** sélectionnée, **{fmt_eur(10000)}** engagés"]
+        assert not at.dataframe  # the table is folded: built only when opened
+        at.session_state["carte_table_open"] = True
+        at.run()
         assert table(at, "Identifiant")["Bénéficiaire"].tolist() == ["Atelier Alpha"]
     elif case.page == "pages/repartition.py":
         split = table(at, "Localisation").set_index("Localisation")

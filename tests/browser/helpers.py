@@ -127,3 +127,11 @@ def screenshot(page, name: str) -> Path:
     path = ARTIFACTS / f"{name}.png"
     page.screenshot(path=str(path), full_page=True)
     return path
+
+
+def open_table(page) -> None:
+    """Opens the map page's folded table (a rerun builds it)."""
+    page.get_by_text("Tableau de la sélection", exact=True).click()
+    page.wait_for_timeout(300)
+    wait_for_app(page)
+    page.locator('[data-testid="stDataFrame"]').first.wait_for()

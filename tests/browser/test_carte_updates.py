@@ -9,7 +9,7 @@ from __future__ import annotations
 import csv
 import io
 
-from tests.browser.helpers import leaflet_features, map_frame, wait_for_app
+from tests.browser.helpers import leaflet_features, map_frame, open_table, wait_for_app
 from tests.browser.test_pages import assert_clean, expected_grant_locations, open_page
 
 FULL = "la sélection complète est dans le téléchargement"
@@ -25,6 +25,9 @@ def test_a_filter_swaps_the_points_on_the_same_map_and_the_table_is_paginated(pa
     assert total > 200  # the demo's 400 grants: the table shows its first page
     frame = map_frame(page)
     assert leaflet_features(frame)["points"] == locations
+    # The table is folded: no data grid is built until it is opened (the map comes first).
+    assert page.locator('[data-testid="stDataFrame"]').count() == 0
+    open_table(page)
     assert f"200 premières lignes sur {total} — {FULL}" in body_text(page)
     table = page.locator('[data-testid="stDataFrame"]').first
     assert int(table.locator("[aria-rowcount]").first.get_attribute("aria-rowcount")) == 201

@@ -15,7 +15,13 @@ import pandas as pd
 import pytest
 
 from loaders.config import DEMO_DIR
-from tests.browser.helpers import leaflet_features, map_frame, screenshot, wait_for_app
+from tests.browser.helpers import (
+    leaflet_features,
+    map_frame,
+    open_table,
+    screenshot,
+    wait_for_app,
+)
 from tests.synthetic import synthetic_qpv
 
 TILE_HOSTS = ("tile.openstreetmap.org",)
@@ -129,6 +135,7 @@ def test_map_page_filter_changes_map_and_table_and_url_reproduces_it(page, brows
     grants, locations = expected_grant_locations(text="Imprimerie")
     assert 0 < grants < total
     assert selected_count(page) == grants
+    open_table(page)
     table = page.locator('[data-testid="stDataFrame"]').first
     assert int(table.locator("[aria-rowcount]").first.get_attribute("aria-rowcount")) == grants + 1
     assert leaflet_features(map_frame(page))["points"] == locations
