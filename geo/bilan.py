@@ -30,7 +30,7 @@ import pandas as pd
 
 from geo.communes import commune_codes
 from geo.crs import COMPUTE_CRS
-from geo.indicators import envelope_consumption
+from geo.indicators import amounts, envelope_consumption
 from geo.status import (
     AWAY,
     INSIDE,
@@ -118,12 +118,6 @@ class Bilan:
     grants_in_scope: int = 0
 
 
-def _amount(df: pd.DataFrame, col: str = "montant") -> pd.Series:
-    if col not in df.columns:
-        return pd.Series(0.0, index=df.index)
-    return pd.to_numeric(df[col], errors="coerce").fillna(0.0).astype(float)
-
-
 def _years(df: pd.DataFrame) -> pd.Series:
     return pd.to_numeric(df["annee"], errors="coerce") if "annee" in df else pd.Series(np.nan)
 
@@ -151,8 +145,8 @@ def _group_table(scope: pd.DataFrame, first_year: pd.Series, by: str, index: lis
     frame = pd.DataFrame(
         {
             "k": scope[by].to_numpy() if len(scope) else [],
-            "m": _amount(scope).to_numpy(),
-            "v": _amount(scope, "montant_verse").to_numpy(),
+            "m": amounts(scope).to_numpy(),
+            "v": amounts(scope, "montant_verse").to_numpy(),
             "b": beneficiary_key(scope).to_numpy(),
             "y": _years(scope).to_numpy(),
         }
@@ -178,7 +172,7 @@ def _group_table(scope: pd.DataFrame, first_year: pd.Series, by: str, index: lis
 
 def _key_figures(grants: pd.DataFrame, year: int, strategy: dict) -> dict:
     years = _years(grants)
-    amount, paid = _amount(grants), _amount(grants, "montant_verse")
+    amount, paid = amounts(grants), amounts(grants, "montant_verse")
     envelope = float(strategy.get("enveloppe_eur") or 0.0)
     first, last = (int(y) for y in strategy.get("periode", (2021, 2026)))
     in_year = years == year
@@ -231,7 +225,7 @@ def _communes(scope: pd.DataFrame, layers: dict) -> Section:
     frame = pd.DataFrame(
         {
             "code": codes.where(codes.notna(), None).to_numpy() if codes is not None else None,
-            "m": _amount(scope).to_numpy(),
+            "m": amounts(scope).to_numpy(),
             "b": beneficiary_key(scope).to_numpy(),
         }
     )
@@ -280,7 +274,7 @@ def _quartiers(scope: pd.DataFrame, layers: dict, population: pd.Series | None) 
             "q": scope["code_quartier"].astype(object).to_numpy()
             if "code_quartier" in scope
             else [None] * len(scope),
-            "m": _amount(scope).to_numpy(),
+            "m": amounts(scope).to_numpy(),
         }
     )
     frame["q"] = frame["q"].map(lambda v: None if v is None or pd.isna(v) else str(v))
@@ -319,7 +313,7 @@ def _qpv(scope: pd.DataFrame, inputs: BilanInputs, year: int) -> tuple[Section, 
             "montants dans les quartiers prioritaires et à proximité ne peut pas être calculée."
         ), generation
     status = qpv_status(scope, loaded)
-    amount = _amount(scope)
+    amount = amounts(scope)
     total = float(amount.sum())
     labels = [
         (INSIDE, "Dans un QPV"),
@@ -349,7 +343,7 @@ def _qpv(scope: pd.DataFrame, inputs: BilanInputs, year: int) -> tuple[Section, 
     inside_codes = in_force["code_qpv"].astype(object) if "code_qpv" in in_force else None
     for row in layer.itertuples():
         mask = (inside_codes.astype(str) == str(row.code_qpv)).to_numpy() if len(in_force) else []
-        amount_in = float(_amount(in_force)[mask].sum()) if len(in_force) else 0.0
+        amount_in = float(amounts(in_force)[mask].sum()) if len(in_force) else 0.0
         population = pd.to_numeric(pd.Series([getattr(row, "population", None)])).iloc[0]
         per_qpv.append(
             {
@@ -384,7 +378,7 @@ def _land(inputs: BilanInputs, scope: pd.DataFrame, year: int) -> Section:
         else scope
     )
     extra = {
-        "montant_p7": float(_amount(p7).sum()),
+        "montant_p7": float(amounts(p7).sum()),
         "subventions_p7": len(p7),
         "structures_p7": int(beneficiary_key(p7).dropna().nunique()),
     }
@@ -443,7 +437,7 @@ def _priority_section(scope: pd.DataFrame, number: int) -> pd.DataFrame:
 def _p16(scope: pd.DataFrame, inputs: BilanInputs) -> Section:
     grants = _priority_section(scope, QPV_PRIORITY)
     extra = {
-        "montant": float(_amount(grants).sum()),
+        "montant": float(amounts(grants).sum()),
         "subventions": len(grants),
         "structures": int(beneficiary_key(grants).dropna().nunique()),
         "cible_qpv": int(grants["cible_qpv"].fillna(False).astype(bool).sum())
@@ -461,7 +455,7 @@ def _p16(scope: pd.DataFrame, inputs: BilanInputs) -> Section:
             extra=extra,
         )
     status = qpv_status(grants, loaded)
-    amount = _amount(grants)
+    amount = amounts(grants)
     for key, name in ((INSIDE, "dans"), (NEAR, "proche")):
         mask = (status == key).to_numpy()
         extra[f"montant_{name}"] = float(amount[mask].sum())
@@ -472,8 +466,8 @@ def _p16(scope: pd.DataFrame, inputs: BilanInputs) -> Section:
 def _p20(scope: pd.DataFrame) -> Section:
     grants = _priority_section(scope, MEL_PRIORITY)
     extra = {
-        "montant": float(_amount(grants).sum()),
-        "montant_verse": float(_amount(grants, "montant_verse").sum()),
+        "montant": float(amounts(grants).sum()),
+        "montant_verse": float(amounts(grants, "montant_verse").sum()),
         "subventions": len(grants),
         "structures": int(beneficiary_key(grants).dropna().nunique()),
     }
@@ -481,7 +475,7 @@ def _p20(scope: pd.DataFrame) -> Section:
         return Section(reason="Aucune subvention de la priorité 20 sur la période.", extra=extra)
     dispositif = grants.get("dispositif", grants.get("objet"))
     objects = (
-        pd.DataFrame({"d": dispositif.fillna("Non renseigné").astype(str), "m": _amount(grants)})
+        pd.DataFrame({"d": dispositif.fillna("Non renseigné").astype(str), "m": amounts(grants)})
         .groupby("d")["m"]
         .agg(["sum", "size"])
         .reset_index()
@@ -499,14 +493,14 @@ def _roadmaps(grants: pd.DataFrame, strategy: dict, year: int, roadmaps: dict) -
         end = min(last, year)
         mask = years.between(first, end).to_numpy() if end >= first else np.zeros(len(grants), bool)
         part = grants[mask]
-        committed = float(_amount(part).sum())
+        committed = float(amounts(part).sum())
         rows.append(
             {
                 "feuille": name,
                 "annees": f"{first}-{last}",
                 "jusqu_a": end if end >= first else None,
                 "montant_engage": committed,
-                "montant_verse": float(_amount(part, "montant_verse").sum()),
+                "montant_verse": float(amounts(part, "montant_verse").sum()),
                 "subventions": len(part),
                 "structures": int(beneficiary_key(part).dropna().nunique()),
                 "part_enveloppe": _ratio(committed, envelope),
@@ -559,7 +553,7 @@ def _map_layers(inputs: BilanInputs, scope: pd.DataFrame, generation: str) -> di
         located = scope[scope.geometry.notna() & ~scope.geometry.is_empty]
         if len(located):
             points = gpd.GeoDataFrame(
-                {"montant": _amount(located).to_numpy()},
+                {"montant": amounts(located).to_numpy()},
                 geometry=located.geometry.to_crs(COMPUTE_CRS).to_numpy(),
                 crs=COMPUTE_CRS,
             )

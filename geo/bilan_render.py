@@ -26,6 +26,7 @@ import pandas as pd
 from geo import bilan_svg
 from geo.bilan import Bilan, finite
 from geo.formatting import NNBSP, fmt_date, fmt_eur, fmt_int, fmt_number, fmt_pct
+from geo.indicators import amounts
 
 WATERMARK = "Données fictives de démonstration"
 ANNEX_ROWS = 250
@@ -636,7 +637,7 @@ def _annex_blocks(bilan: Bilan) -> list[Block]:
         ]
         for r in table.itertuples()
     ]
-    total = pd.to_numeric(table["montant"], errors="coerce").sum()
+    total = amounts(table).sum()
     rows.append(["Total", f"{fmt_int(len(table))} subventions", "", "", "", fmt_eur(total, 2), ""])
     # Tables of ANNEX_ROWS rows with fixed widths: Typst lays out one very long breakable table
     # (8 000 rows for 50 000 grants) much more slowly, and "auto" widths measure every cell.

@@ -26,8 +26,11 @@ NOT_LOCATED = "Non localisé"
 QPV_UNKNOWN = "Localisé, QPV non déterminé"
 
 
-def _amount(df: pd.DataFrame, col: str = "montant") -> pd.Series:
-    """Euros as floats, unreadable or missing amounts as 0."""
+def amounts(df: pd.DataFrame, col: str = "montant") -> pd.Series:
+    """Euros as floats, unreadable or missing amounts as 0: the one reading of an amount.
+
+    Every total of the dashboard (pages, bilan, exports) sums this, so they all agree.
+    """
     if col not in df.columns:
         return pd.Series(0.0, index=df.index)
     return pd.to_numeric(df[col], errors="coerce").fillna(0.0).astype(float)
@@ -89,9 +92,9 @@ def key_figures(
     in and near a QPV are NaN, with the reason in ``qpv_inconnu`` (French), when a grant's QPV
     list is not loaded (``qpv_lists``: the loaded lists, see ``geo.status``) or nothing is located.
     """
-    amount = _amount(grants)
+    amount = amounts(grants)
     committed = float(amount.sum())
-    paid = float(_amount(grants, "montant_verse").sum())
+    paid = float(amounts(grants, "montant_verse").sum())
     funded = grants["idBeneficiaire"].dropna().nunique() if "idBeneficiaire" in grants else 0
     qpv_codes = set(qpv_layer["code_qpv"].dropna().astype(str)) if qpv_layer is not None else set()
     with_project = (
@@ -162,7 +165,7 @@ def qpv_coverage(
         }
     ).set_index("code_qpv")
     g = grants.reset_index(drop=True)
-    amount = _amount(g).to_numpy()
+    amount = amounts(g).to_numpy()
     code = g["code_qpv"] if "code_qpv" in g else pd.Series(None, index=g.index, dtype=object)
     inside = pd.DataFrame({"_pos": np.arange(len(g)), "code_qpv": code.to_numpy(dtype=object)})
     inside = inside[inside["code_qpv"].notna()]
@@ -217,8 +220,8 @@ def distribution(
     """
     keys = [by] if isinstance(by, str) else list(by)
     frame = pd.DataFrame({k: grants[k] for k in keys})
-    frame["_m"] = _amount(grants)
-    frame["_v"] = _amount(grants, "montant_verse")
+    frame["_m"] = amounts(grants)
+    frame["_v"] = amounts(grants, "montant_verse")
     grouped = frame.groupby(keys, dropna=False, sort=True)
     out = pd.DataFrame(
         {
@@ -265,7 +268,7 @@ def inside_outside_qpv(grants: pd.DataFrame, buffer_m: float = 300, qpv_lists=No
     }
     category = status.map(labels).to_numpy()
     frame = pd.DataFrame(
-        {"categorie": category, "_m": _amount(grants), "_v": _amount(grants, "montant_verse")}
+        {"categorie": category, "_m": amounts(grants), "_v": amounts(grants, "montant_verse")}
     )
     grouped = frame.groupby("categorie")
     qpv_rows = [INSIDE_QPV, near_label, ELSEWHERE]
@@ -301,7 +304,7 @@ def envelope_consumption(
     """
     year = pd.to_numeric(grants["annee"], errors="coerce")
     frame = pd.DataFrame(
-        {"annee": year, "_m": _amount(grants), "_v": _amount(grants, "montant_verse")}
+        {"annee": year, "_m": amounts(grants), "_v": amounts(grants, "montant_verse")}
     )
     grouped = frame.groupby("annee")
     index = pd.Index(list(years), name="annee")

@@ -15,6 +15,7 @@ from folium.template import Template
 from geo import palettes
 from geo.basemap import add_vector_base
 from geo.formatting import fmt_eur, fmt_m, fmt_m2
+from geo.indicators import amounts
 from geo.maps import (
     MapNote,
     aggregate_by_location,
@@ -118,7 +119,7 @@ def grants_points(grants: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
 def funded_structures(structures: gpd.GeoDataFrame, grants: pd.DataFrame) -> gpd.GeoDataFrame:
     """The structures receiving at least one of ``grants``, with their count and total."""
     ids = grants["idBeneficiaire"].dropna().astype(str)
-    totals = pd.to_numeric(grants["montant"], errors="coerce").groupby(grants["idBeneficiaire"])
+    totals = amounts(grants).groupby(grants["idBeneficiaire"])
     funded = structures[structures["siret"].astype(str).isin(set(ids))].copy()
     sums = totals.sum()
     counts = totals.size()

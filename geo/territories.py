@@ -14,9 +14,9 @@ from geo import status as geo_status
 from geo.crs import DISPLAY_CRS
 from geo.indicators import (
     OUTSIDE,
-    _amount,
     _inside,
     _near,
+    amounts,
     census_vintage,
     population_by,
     population_label,
@@ -214,7 +214,7 @@ def territories_table(
     if by not in LEVELS:
         raise ValueError(f"Découpage inconnu : « {by} » (attendu : {', '.join(LEVELS)}).")
     g = grants.reset_index(drop=True)
-    amount, paid = _amount(g), _amount(g, "montant_verse")
+    amount, paid = amounts(g), amounts(g, "montant_verse")
     if by == "qpv":
         return _qpv_table(g, layers, vintages, buffer_m)
     key_col, layer_name, layer_key, _ = LEVEL_KEYS[by]
@@ -298,7 +298,7 @@ def _qpv_table(g, layers, vintages, buffer_m) -> pd.DataFrame:
         coverage = qpv_coverage(mine, None, qpv, buffer_m).set_index("code_qpv")
         code = mine["code_qpv"].astype(object) if "code_qpv" in mine else None
         paid = (
-            _amount(mine, "montant_verse").groupby(code.astype(str).to_numpy()).sum()
+            amounts(mine, "montant_verse").groupby(code.astype(str).to_numpy()).sum()
             if code is not None and len(mine)
             else pd.Series(dtype=float)
         )

@@ -50,6 +50,7 @@ import pyogrio
 import shapely
 
 from geo.formatting import fmt_date, fmt_decimal, fmt_eur, fmt_int
+from geo.indicators import amounts
 from loaders import scdl_schema
 from loaders.formulas import neutralise
 from loaders.model import SCDL_COLUMNS, SCHEMAS, parse_bool, siret_is_valid
@@ -538,8 +539,7 @@ def _non_diffusible(df: pd.DataFrame) -> pd.Series:
 def scdl_withheld(df: pd.DataFrame) -> tuple[int, float]:
     """(count, committed euros) of the grants the SCDL export leaves out (status P)."""
     hidden = _non_diffusible(df).to_numpy(dtype=bool)
-    amounts = pd.to_numeric(df.loc[hidden, "montant"], errors="coerce") if hidden.any() else None
-    return int(hidden.sum()), float(amounts.fillna(0).sum()) if amounts is not None else 0.0
+    return int(hidden.sum()), float(amounts(df.loc[hidden]).sum())
 
 
 def scdl_withheld_text(df: pd.DataFrame) -> str | None:

@@ -17,6 +17,7 @@ from geo.indicators import (
     INSIDE_QPV,
     NOT_LOCATED,
     OUTSIDE,
+    amounts,
     classify,
     compare_territories,
     distribution,
@@ -264,3 +265,11 @@ def test_classify_rounds_to_nice_breaks():
     assert classify([np.nan, None]) == ([], [])
     same, same_labels = classify([500, 500, 500])
     assert same == [500, 1000] and len(same_labels) == 1
+
+
+def test_amounts_reads_unreadable_and_missing_amounts_as_zero():
+    frame = pd.DataFrame({"montant": [1000, "illisible", None, 250.5], "montant_verse": [500] * 4})
+    assert amounts(frame).tolist() == [1000.0, 0.0, 0.0, 250.5]
+    assert amounts(frame, "montant_verse").sum() == 2000.0
+    assert amounts(frame.drop(columns="montant")).tolist() == [0.0] * 4
+    assert amounts(frame.iloc[:0]).sum() == 0.0
