@@ -50,7 +50,6 @@ from collections.abc import Callable
 
 import pandas as pd
 import shapely
-import shapely.ops
 
 from geo.crs import MEL_BBOX
 from geo.formatting import NNBSP, fmt_date, fmt_number
@@ -784,7 +783,7 @@ def _land_geometry(c: _Checker, row: int, shape) -> str | None:
     )
     if not inside and in_mel(point.y, point.x):
         c.warn(row, "geometry", "latitude et longitude étaient inversées : remises en ordre")
-        return shapely.ops.transform(lambda x, y: (y, x), shape).wkt
+        return shapely.transform(shape, lambda xy: xy[:, ::-1]).wkt
     if not inside:
         c.reject(row, "geometry", "géométrie hors de la Métropole européenne de Lille")
         return None
