@@ -13,6 +13,7 @@ from geo.filters import ROADMAPS
 from loaders import config
 from loaders.bilan import inputs_from, quartier_population
 from pages import shared
+from pages.common import sidebar
 
 data = shared.bundle()
 shared.page_header(
@@ -22,7 +23,7 @@ shared.page_header(
     "route et annexe des subventions. Il porte sur toutes les données, sans les autres filtres.",
     data,
 )
-filters = shared.filters_sidebar(data, ("roadmap",))
+filters = sidebar.filters_sidebar(data, ("roadmap",))
 first, last = (int(y) for y in config.strategy()["periode"])
 if filters.roadmap:
     first, last = ROADMAPS[filters.roadmap]

@@ -9,6 +9,7 @@ from geo.status import located
 from geo.tables import grants_table
 from loaders.export import export_dataset
 from pages import shared
+from pages.common import layer_notices, sidebar, tables
 
 data = shared.bundle()
 shared.page_header(
@@ -17,7 +18,7 @@ shared.page_header(
     "établissements de l'ESS. Le tableau sous la carte contient exactement la sélection affichée.",
     data,
 )
-filters = shared.filters_sidebar(data)
+filters = sidebar.filters_sidebar(data)
 grants = shared.filtered_grants(data, filters)
 
 c1, c2, c3 = st.columns([2, 2, 3])
@@ -50,7 +51,7 @@ if grants.empty:
         empty_selection_message(filters, data.data.grants, data.layers),
         icon=":material/filter_alt_off:",
     )
-    shared.missing_layers(NEEDED, data)
+    layer_notices.missing_layers(NEEDED, data)
     shared.sources_footer(data, ["communes", "quartiers", qpv_choice])
     st.stop()
 
@@ -79,7 +80,7 @@ points = shared.memo(
     ),
 )
 shared.swapped_map(base, points, key="carte_map", height=560)
-shared.missing_layers(NEEDED, data)
+layer_notices.missing_layers(NEEDED, data)
 
 total = grants["montant"].sum()
 selected = "subvention** sélectionnée" if len(grants) == 1 else "subventions** sélectionnées"
@@ -92,10 +93,10 @@ if unlocated:
     st.caption(f"{fmt_int(unlocated)} subvention(s) sans localisation (hors carte).")
 
 # Folded: the data grid is built when asked for, so the map is drawn first (issue 12).
-table_box = shared.folded("Tableau de la sélection", key="carte_table_open")
+table_box = tables.folded("Tableau de la sélection", key="carte_table_open")
 if table_box is not None:
     with table_box:
-        shared.paged_table(grants, grants_table, key="carte_table")
+        tables.paged_table(grants, grants_table, key="carte_table")
 
 sources = shared.sources_records(data, ["communes", "quartiers", qpv_choice])
 
@@ -107,7 +108,7 @@ def selection_file(fmt: str) -> bytes:
 
 
 d1, d2 = st.columns(2)
-shared.lazy_download(
+tables.lazy_download(
     d1,
     "Télécharger la sélection (CSV pour Excel)",
     lambda: selection_file("csv"),
@@ -115,7 +116,7 @@ shared.lazy_download(
     mime="text/csv",
     key="carte_csv",
 )
-shared.lazy_download(
+tables.lazy_download(
     d2,
     "Télécharger la sélection (GeoJSON)",
     lambda: selection_file("geojson"),

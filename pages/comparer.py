@@ -9,6 +9,7 @@ from geo.status import loaded_qpv_lists, missing_qpv_lists, qpv_missing_reason
 from geo.tables import money_table
 from geo.territories import layer_vintages, one_vintage, territory_catalogue
 from pages import shared
+from pages.common import layer_notices, sidebar
 
 data = shared.bundle()
 shared.page_header(
@@ -20,7 +21,7 @@ shared.page_header(
 SHOWN = ("years", "axes", "priorities", "dispositifs")
 # Only the filters of this sidebar apply (the year slider brings the roadmap and the period);
 # others may sit in the URL for the other pages, they are kept there but not applied here.
-filters = geo_filters.only(shared.filters_sidebar(data, SHOWN), (*SHOWN, "roadmap", "period"))
+filters = geo_filters.only(sidebar.filters_sidebar(data, SHOWN), (*SHOWN, "roadmap", "period"))
 grants = shared.filtered_grants(data, filters)
 active = geo_filters.describe(filters)
 st.caption(
@@ -33,7 +34,7 @@ catalogue = shared.memo(  # populations apportioned once per data version
     "territory_catalogue", (data.token,), lambda: territory_catalogue(data.layers, vintages)
 )
 if catalogue.empty:
-    shared.missing_layer("mel_communes", data)
+    layer_notices.missing_layer("mel_communes", data)
     st.stop()
 
 labels = dict(zip(catalogue["id"], catalogue["libelle"], strict=True))

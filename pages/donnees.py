@@ -6,7 +6,9 @@ import streamlit as st
 from geo.formatting import fmt_date, fmt_eur, fmt_int
 from loaders import config
 from loaders.export import ExportError, export_dataset, scdl_withheld_text
+from loaders.provenance import LAYER_LABELS
 from pages import shared
+from pages.common import access, layer_notices
 
 data = shared.bundle()
 shared.page_header(
@@ -17,7 +19,7 @@ shared.page_header(
 )
 
 rows = []
-for name, label in shared.LAYER_LABELS.items():
+for name, label in LAYER_LABELS.items():
     meta = data.metas.get(name)
     rows.append(
         {
@@ -32,18 +34,18 @@ for name, label in shared.LAYER_LABELS.items():
 st.dataframe(pd.DataFrame(rows), hide_index=True, width="stretch", key="layers_table")
 
 st.subheader("Mettre à jour ou importer une couche")
-if shared.require_staff():
+if access.require_staff():
     manifest = config.manifest()
     name = st.selectbox(
-        "Couche", list(shared.LAYER_LABELS), format_func=shared.LAYER_LABELS.get, key="layer_pick"
+        "Couche", list(LAYER_LABELS), format_func=LAYER_LABELS.get, key="layer_pick"
     )
     entry = manifest.get(name, {})
     st.markdown(
         f"Source officielle : **{entry.get('producteur', '—')}** — {entry.get('licence', '')}  \n"
         f"Page du jeu de données : {entry.get('page', '—')}"
     )
-    shared.fetch_button(name, key="layer_fetch")
-    shared.layer_upload(name, key=f"donnees_upload_{name}")
+    layer_notices.fetch_button(name, key="layer_fetch")
+    layer_notices.layer_upload(name, key=f"donnees_upload_{name}")
 
 st.subheader("Contrôle des limites communales")
 conflicts = data.data.conflicts
@@ -76,7 +78,7 @@ if st.button("Préparer le fichier", key="export_prepare"):
             kind,
             fmt,
             demo=data.demo,
-            sources=shared.sources_records(data, list(shared.LAYER_LABELS)),
+            sources=shared.sources_records(data, list(LAYER_LABELS)),
         )
     except (ExportError, ValueError) as exc:
         st.error(str(exc))
@@ -102,4 +104,4 @@ for axis in strategy["axes"]:
     with st.expander(f"Axe {axis['numero']} – {axis['titre']}"):
         for p in axis["priorites"]:
             st.markdown(f"{p['numero']}. {p['titre']}")
-shared.sources_footer(data, list(shared.LAYER_LABELS))
+shared.sources_footer(data, list(LAYER_LABELS))

@@ -10,6 +10,7 @@ from geo.pagemaps import land_map
 from geo.tables import land_table
 from loaders.export import export_dataset
 from pages import shared
+from pages.common import layer_notices, sidebar, tables
 
 data = shared.bundle()
 shared.page_header(
@@ -19,7 +20,7 @@ shared.page_header(
     data,
 )
 # Only the filters that mean something for a place apply to land sites.
-filters = shared.filters_sidebar(data, geo_filters.PLACE_FIELDS)
+filters = sidebar.filters_sidebar(data, geo_filters.PLACE_FIELDS)
 place_filters = geo_filters.only(filters, geo_filters.PLACE_FIELDS)
 land = geo_filters.apply(data.data.land, None, place_filters)
 structures = data.data.structures
@@ -73,7 +74,7 @@ if shown.empty:
         ),
         icon=":material/filter_alt_off:",
     )
-    shared.missing_layers(["friches"], data)
+    layer_notices.missing_layers(["friches"], data)
     shared.sources_footer(data, SOURCES)
     st.stop()
 
@@ -100,11 +101,11 @@ m2.metric("Disponibles", fmt_int(counts.get("disponible", 0)))
 m3.metric("Attribués", fmt_int(counts.get("attribué", 0)))
 m4.metric("Friches recensées (Cerema)", fmt_int(len(friches)) if friches is not None else "—")
 
-shared.missing_layers(["friches"], data)
+layer_notices.missing_layers(["friches"], data)
 st.subheader("Tableau des sites")
-shared.paged_table(shown, lambda rows: land_table(rows, structures), key="foncier_table")
+tables.paged_table(shown, lambda rows: land_table(rows, structures), key="foncier_table")
 sources = shared.sources_records(data, ["friches", "qpv_2024"])
-shared.lazy_download(
+tables.lazy_download(
     st,
     "Télécharger les sites (CSV pour Excel)",
     lambda: export_dataset(shown, "land", "csv", demo=data.demo, sources=sources),

@@ -7,7 +7,9 @@ from geo.formatting import fmt_int, fmt_pct
 from geo.pagemaps import grants_points
 from geo.status import located
 from geo.tables import location_table
+from loaders.provenance import LAYER_LABELS
 from pages import shared
+from pages.common import layer_notices, overview, sidebar, tables
 
 data = shared.bundle()
 shared.page_header(
@@ -16,9 +18,9 @@ shared.page_header(
     "structures financées, quartiers prioritaires et accès au foncier.",
     data,
 )
-filters = shared.filters_sidebar(data)
+filters = sidebar.filters_sidebar(data)
 grants = shared.filtered_grants(data, filters)
-qpv_name, figures, envelope = shared.headline(data, filters, grants)
+qpv_name, figures, envelope = overview.headline(data, filters, grants)
 qpv = data.layer(qpv_name)
 
 if grants.empty:
@@ -30,7 +32,7 @@ else:
     # The key figures beside the map, so that both are on the first screen (issue 11).
     figures_col, map_col = st.columns([1, 2], gap="medium")
     with figures_col:
-        shared.key_figure_metrics(figures, envelope, per_row=1)
+        overview.key_figure_metrics(figures, envelope, per_row=1)
         if qpv is not None:
             st.caption(
                 f"**{fmt_int(figures['nb_qpv_avec_projet'])} QPV sur "
@@ -38,7 +40,7 @@ else:
                 f"comptent au moins un projet financé (liste {qpv_name[-4:]})."
             )
     with map_col:
-        shared.overview_map(data, grants, filters, qpv_name, key="home_map", height=520)
+        overview.overview_map(data, grants, filters, qpv_name, key="home_map", height=520)
 
 if not grants.empty:
     unlocated = int((~located(grants)).sum())
@@ -51,7 +53,7 @@ if not grants.empty:
         )
         + ". Le détail par subvention est sur la page « Carte des structures financées »."
     )
-    table_box = shared.folded("Tableau équivalent à la carte", key="home_table_open")
+    table_box = tables.folded("Tableau équivalent à la carte", key="home_table_open")
     if table_box is not None:
         places = shared.memo(
             "home_places",
@@ -59,7 +61,7 @@ if not grants.empty:
             lambda: grants_points(grants),
         )
         with table_box:
-            shared.paged_table(
+            tables.paged_table(
                 places,
                 location_table,
                 key="home_table",
@@ -68,13 +70,13 @@ if not grants.empty:
 # Under the map and folded: the map stays on the first screen (issue 11).
 missing = [name for name, gdf in data.layers.items() if gdf is None or len(gdf) == 0]
 if shared.presentation_mode():
-    shared.not_loaded(missing)
+    layer_notices.not_loaded(missing)
 elif missing:
     with st.expander(f"{len(missing)} couche(s) de référence manquante(s)", expanded=False):
         for name in missing:
             meta = data.metas.get(name)
             st.markdown(
-                f"- **{shared.LAYER_LABELS.get(name, name)}** : "
+                f"- **{LAYER_LABELS.get(name, name)}** : "
                 f"{meta.reason if meta and meta.reason else 'non chargée'}"
             )
         st.markdown(

@@ -16,6 +16,7 @@ from loaders.model import SCHEMAS
 from loaders.pipeline import warm
 from loaders.readers_tabular import ImportFileError, read_tabular
 from pages import shared
+from pages.common import access
 
 MAX_UPLOAD_MB = 50
 
@@ -27,7 +28,7 @@ shared.page_header(
     "avec sa ligne, sa colonne et le motif.",
     data,
 )
-if not shared.require_staff():
+if not access.require_staff():
     st.stop()
 
 kinds = {"grants": "Subventions", "structures": "Structures", "land": "Sites fonciers"}

@@ -22,6 +22,7 @@ from geo.status import loaded_qpv_lists
 from geo.territories import layer_vintages, one_vintage, territory_catalogue, territory_population
 from loaders import config
 from pages import shared
+from pages.common import document, layer_notices, overview
 
 # Text of charts on a projector: twice a page's.
 TEXT_SCALE = 1.8
@@ -81,13 +82,13 @@ def _nothing(filters: geo_filters.Filters) -> None:
 
 
 def _figures(height: int) -> list[str]:
-    qpv_name, figures, envelope = shared.headline(data, filters, grants)
+    qpv_name, figures, envelope = overview.headline(data, filters, grants)
     if grants.empty:
         _nothing(filters)
         return ["communes", qpv_name]
     left, right = st.columns([2, 3], gap="large")
     with left:
-        shared.key_figure_metrics(figures, envelope, per_row=2)
+        overview.key_figure_metrics(figures, envelope, per_row=2)
     chart = envelope_chart(
         envelope_consumption(grants, envelope),
         envelope,
@@ -100,24 +101,24 @@ def _figures(height: int) -> list[str]:
 
 
 def _funded_map(height: int) -> list[str]:
-    qpv_name, _, _ = shared.headline(data, filters, grants)
+    qpv_name, _, _ = overview.headline(data, filters, grants)
     if grants.empty:
         _nothing(filters)
         return ["communes", "quartiers", qpv_name]
-    shared.overview_map(data, grants, filters, qpv_name, key="scene_map", height=height)
+    overview.overview_map(data, grants, filters, qpv_name, key="scene_map", height=height)
     st.caption(
         f"{fmt_int(len(grants))} subventions, {fmt_eur(grants['montant'].sum())} engagés"
         + (" — données fictives" if data.demo else "")
     )
-    shared.not_loaded([n for n in ("quartiers", qpv_name) if data.layer(n) is None])
+    layer_notices.not_loaded([n for n in ("quartiers", qpv_name) if data.layer(n) is None])
     return ["communes", "quartiers", qpv_name]
 
 
 def _qpv(height: int) -> list[str]:
-    qpv_name, _, _ = shared.headline(data, filters, grants)
+    qpv_name, _, _ = overview.headline(data, filters, grants)
     qpv = data.layer(qpv_name)
     if qpv is None:
-        shared.not_loaded([qpv_name])
+        layer_notices.not_loaded([qpv_name])
         return ["communes"]
     if grants.empty:
         _nothing(filters)
@@ -155,7 +156,7 @@ def _territories(height: int) -> list[str]:
     key_col, _, layer_name, _ = views.LEVELS[level]
     layer = data.layer(layer_name)
     if layer is None:
-        shared.not_loaded([layer_name])
+        layer_notices.not_loaded([layer_name])
         return ["communes"]
     if grants.empty:
         _nothing(filters)
@@ -231,7 +232,7 @@ def _land(height: int) -> list[str]:
             lambda: land_map(land, data.layers, friches=friches, demo=data.demo, large=True),
         )
         st_folium(m, height=height, use_container_width=True, returned_objects=[], key="scene_land")
-    shared.not_loaded([] if friches is not None else ["friches"])
+    layer_notices.not_loaded([] if friches is not None else ["friches"])
     return ["friches", "qpv_2024", "quartiers"]
 
 
@@ -243,7 +244,7 @@ def _compare(height: int) -> list[str]:
         lambda: territory_catalogue(data.layers, layer_vintages(data.metas)),
     )
     if catalogue.empty:
-        shared.not_loaded(["mel_communes", "quartiers"])
+        layer_notices.not_loaded(["mel_communes", "quartiers"])
         return sources
     compare_filters = geo_filters.only(
         filters, ("years", "axes", "priorities", "dispositifs", "roadmap", "period")
@@ -282,12 +283,12 @@ RENDERERS = {
 }
 
 data = shared.bundle()
-shared.presentation_styles(scene=True)
+document.presentation_styles(scene=True)
 if not shared.presentation_mode():  # opened from the menu: the link the speaker copies says so
     st.query_params[scenes.PRESENTATION_PARAM] = "1"
 filters = shared.current_filters()
 shared.set_filters(filters)  # the filters stay in the URL, beside the scene
-move, viewport = shared.document_hooks(moves=scenes.KEY_MOVES, viewport=True)
+move, viewport = document.document_hooks(moves=scenes.KEY_MOVES, viewport=True)
 index = scenes.index_from_params(st.query_params.to_dict())
 if move:
     index = scenes.step(index, move)

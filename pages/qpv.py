@@ -10,6 +10,7 @@ from geo.territories import layer_vintages, territory_population
 from geo.views import coverage_areas, list_coverage
 from loaders import config
 from pages import shared
+from pages.common import layer_notices, sidebar
 
 data = shared.bundle()
 shared.page_header(
@@ -18,7 +19,7 @@ shared.page_header(
     "habitant. Les QPV sans projet financé sont signalés.",
     data,
 )
-filters = shared.filters_sidebar(data)
+filters = sidebar.filters_sidebar(data)
 buffer_m = config.qpv_buffer_m()
 
 c1, c2 = st.columns(2)
@@ -54,7 +55,7 @@ if grants.empty:
     )
 qpv = data.layer(generation)
 if qpv is None:
-    shared.missing_layer(generation, data)
+    layer_notices.missing_layer(generation, data)
 if qpv is None or grants.empty:
     shared.sources_footer(data, [generation, "communes"] if qpv is not None else ["communes"])
     st.stop()

@@ -17,7 +17,9 @@ from geo.territories import layer_vintages, territories_table, territory_populat
 from geo.views import LEVELS, territory_areas, territory_names
 from loaders import config
 from loaders.export_territories import SOURCE_LAYERS, export_territories
+from loaders.provenance import LAYER_LABELS
 from pages import shared
+from pages.common import document, layer_notices, sidebar, tables
 
 data = shared.bundle()
 shared.page_header(
@@ -26,9 +28,9 @@ shared.page_header(
     "et priorité ; par habitant ; consommation de l'enveloppe de la stratégie.",
     data,
 )
-filters = shared.filters_sidebar(data)
+filters = sidebar.filters_sidebar(data)
 FICTIF = " (données fictives)" if data.demo else ""  # charts get copied alone: they say it too
-TEXT_SCALE = shared.chart_text_scale()
+TEXT_SCALE = document.chart_text_scale()
 grants = shared.filtered_grants(data, filters)
 filter_key = tuple(shared.filter_params(filters))
 SOURCES = ["communes", "quartiers", "iris", "qpv_2015", "qpv_2024"]
@@ -78,7 +80,7 @@ table.insert(0, "territoire", [names.get(str(code), str(code)) for code in table
 tab_map, tab_table = st.tabs(["Carte", "Tableau"])
 with tab_map:
     if layer is None:
-        shared.missing_layer(layer_name, data)
+        layer_notices.missing_layer(layer_name, data)
     else:
         per_inhabitant = population is not None and unit_col.toggle(
             "Euros par habitant (carte)", key="rep_per_inhabitant"
@@ -108,7 +110,7 @@ with tab_map:
 with tab_table:
     if layer is None:  # every grant would fall in one meaningless "no territory" row
         st.info(
-            f"Tableau indisponible : couche « {shared.LAYER_LABELS.get(layer_name, layer_name)} » "
+            f"Tableau indisponible : couche « {LAYER_LABELS.get(layer_name, layer_name)} » "
             "non chargée (voir l'onglet « Carte »).",
             icon=":material/layers_clear:",
         )
@@ -159,7 +161,7 @@ with tab_table:
             return export_territories(export, fmt, demo=data.demo, sources=export_sources)
 
         d1, d2 = st.columns(2)
-        shared.lazy_download(
+        tables.lazy_download(
             d1,
             "Télécharger le tableau des territoires (CSV)",
             lambda: territories_file("csv"),
@@ -167,7 +169,7 @@ with tab_table:
             mime="text/csv",
             key="rep_export_csv",
         )
-        shared.lazy_download(
+        tables.lazy_download(
             d2,
             "Télécharger le tableau des territoires (JSON)",
             lambda: territories_file("json"),

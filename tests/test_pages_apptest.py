@@ -205,7 +205,7 @@ def _sign_in(at: AppTest, password: str) -> AppTest:
 
 
 def test_importer_asks_staff_password_before_showing_the_uploader(demo_home):
-    from pages.shared import _limiter
+    from pages.common.access import _limiter
 
     _limiter.clear()  # the limiter is server-wide: start from no failure
     at = open_page("pages/importer.py", secrets={"staff_password": "mot-de-passe-test"})

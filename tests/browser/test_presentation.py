@@ -210,7 +210,7 @@ def test_the_document_is_french_on_every_kind_of_page(page, dashboard):
 
 
 def test_scene_styles_take_effect(page, dashboard):
-    """_SCENE_CSS (pages/shared.py) relies on Streamlit's test ids: checked through the result."""
+    """_SCENE_CSS (pages/common/document.py) uses test ids: checked through the result."""
     page.set_viewport_size({"width": 1280, "height": 720})
     _open(page, f"{dashboard}/?presentation=1&scene=1")
     # no top bar: the navigation row starts at the top of the screen, above the title

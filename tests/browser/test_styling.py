@@ -2,7 +2,7 @@
 
 Each one is checked through what the user sees, never through the test id itself, so a
 Streamlit release that renames the id makes these tests fail loudly instead of passing on an
-empty locator. The ids are in pages/shared.py: _PRESENTATION_CSS and _FRENCH_UPLOADER_CSS.
+empty locator. The ids are in pages/common/document.py: _PRESENTATION_CSS and _FRENCH_UPLOADER_CSS.
 """
 
 from __future__ import annotations
