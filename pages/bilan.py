@@ -1,7 +1,7 @@
 """Bilan annuel: the yearly evaluation of the strategy for the steering committee, PDF and HTML.
 
 The same document as `python -m loaders bilan`: figures from geo.bilan, typesetting from
-geo.bilan_render. The page shows the HTML version and offers both files for download.
+geo.bilan_render. The page shows the HTML version and builds either file when asked for.
 """
 
 import pandas as pd
@@ -13,7 +13,7 @@ from geo.filters import ROADMAPS
 from loaders import config
 from loaders.bilan import inputs_from, quartier_population
 from pages import shared
-from pages.common import sidebar
+from pages.common import sidebar, tables
 
 data = shared.bundle()
 shared.page_header(
@@ -46,34 +46,42 @@ def _population():
 
 
 def _document() -> dict:
+    """The bilan's blocks and the page's inline HTML; the files are built on click."""
     population = shared.memo("bilan_population", (data.token,), _population)
     inputs = inputs_from(data.layers, data.metas, data.datasets, data.data)
     bilan = build_bilan(inputs, int(year), cumul=bool(cumul), quartier_population=population)
     items = blocks(bilan)
     return {
-        "html": to_html(items, demo=bilan.demo, year=bilan.year, standalone=True),
+        "items": items,
+        "demo": bilan.demo,
+        "year": bilan.year,
         "inline": to_html(items, demo=bilan.demo, year=bilan.year, standalone=False),
-        "pdf": to_pdf(items, demo=bilan.demo, year=bilan.year),
     }
 
 
 with st.spinner("Préparation du bilan…"):
     document = shared.memo("bilan", (data.token, int(year), bool(cumul)), _document)
+items, options = document["items"], {"demo": document["demo"], "year": document["year"]}
 
 suffix = f"{year}{'_cumul' if cumul else ''}{'_demo' if data.demo else ''}"
 d1, d2 = st.columns(2)
-d1.download_button(
+# Built when clicked (the PDF takes Typst a second or more): viewing the bilan costs no file.
+tables.lazy_download(
+    d1,
     "Télécharger le bilan (PDF)",
-    document["pdf"],
+    lambda: to_pdf(items, **options),
     file_name=f"bilan_ess_{suffix}.pdf",
     mime="application/pdf",
+    key="bilan_pdf",
     icon=":material/picture_as_pdf:",
 )
-d2.download_button(
+tables.lazy_download(
+    d2,
     "Télécharger le bilan (HTML)",
-    document["html"].encode("utf-8"),
+    lambda: to_html(items, **options, standalone=True).encode("utf-8"),
     file_name=f"bilan_ess_{suffix}.html",
     mime="text/html",
+    key="bilan_html",
     icon=":material/html:",
 )
 st.html(document["inline"])

@@ -63,7 +63,14 @@ def paged_table(
 
 
 def lazy_download(
-    container, label: str, build: Callable[[], bytes], *, file_name: str, mime: str, key: str
+    container,
+    label: str,
+    build: Callable[[], bytes],
+    *,
+    file_name: str,
+    mime: str,
+    key: str,
+    icon: str | None = None,
 ) -> None:
     """A download button whose file is built when clicked, not on every rerun.
 
@@ -78,6 +85,7 @@ def lazy_download(
         mime=mime,
         key=key,
         on_click="ignore",
+        icon=icon,
     )
 
 
