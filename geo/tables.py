@@ -7,6 +7,7 @@ whatever the browser's locale; exports carry the raw numbers.
 from __future__ import annotations
 
 import math
+import re
 from dataclasses import dataclass
 
 import pandas as pd
@@ -175,3 +176,62 @@ def table_page(total: int, page: int = 1, size: int = TABLE_PAGE_ROWS) -> TableP
     page = min(max(int(page), 1), pages)
     start = (page - 1) * size
     return TablePage(start, min(start + size, total), page, pages, total)
+
+
+def rejects_table(rejects: pd.DataFrame) -> pd.DataFrame:
+    """Rejected cells of an import (row, column, reason) with French headers."""
+    return pd.DataFrame(
+        {
+            "Ligne": rejects["row"].to_numpy(),
+            "Colonne": rejects["column"].fillna("").astype(str).replace("", "—").to_numpy(),
+            "Motif": rejects["reason"].to_numpy(),
+        }
+    )
+
+
+WARNING_EXAMPLES = 5  # rows listed per kind of import warning
+_QUOTED = re.compile(r"«[^»]*»")
+_NUMBER = re.compile(r"\d(?:[\d\s.,]*\d)?")
+
+
+def warning_kind(message: str) -> str:
+    """The warning with its values masked: « 1 500,50 » lu 1500.5 -> « … » lu …."""
+    return _NUMBER.sub("…", _QUOTED.sub("« … »", str(message)))
+
+
+def warnings_summary(warnings: list[dict]) -> pd.DataFrame:
+    """Import warnings grouped by column and kind (``warning_kind``): how many rows, which first.
+
+    A large file can raise tens of thousands of warnings, most of them the same normalisation
+    with other values; one line per kind reads at a glance, the full list is a download away.
+    """
+    columns = ["Colonne", "Avertissement", "Lignes", "Premières lignes", "Exemple"]
+    if not warnings:
+        return pd.DataFrame(columns=columns)
+    frame = pd.DataFrame(warnings, columns=["row", "column", "message"]).sort_values(
+        "row", kind="stable"
+    )
+    frame["column"] = frame["column"].fillna("").astype(str)
+    frame["kind"] = frame["message"].map(warning_kind)
+    summary = (
+        frame.groupby(["column", "kind"], sort=False)
+        .agg(count=("row", "size"), rows=("row", list), example=("message", "first"))
+        .reset_index()
+        .sort_values("count", ascending=False, kind="stable")
+    )
+
+    def first_rows(rows: list[int]) -> str:
+        text = ", ".join(str(r) for r in rows[:WARNING_EXAMPLES])
+        more = len(rows) - WARNING_EXAMPLES
+        return text + (f" … (+{fmt_int(more)})" if more > 0 else "")
+
+    return pd.DataFrame(
+        {
+            "Colonne": summary["column"].replace("", "—").to_numpy(),
+            "Avertissement": summary["kind"].to_numpy(),
+            "Lignes": summary["count"].map(fmt_int).to_numpy(),
+            "Premières lignes": summary["rows"].map(first_rows).to_numpy(),
+            "Exemple": summary["example"].to_numpy(),
+        },
+        columns=columns,
+    )

@@ -475,3 +475,15 @@ def rejects_csv(report: ImportReport) -> bytes:
             ]
         )
     return b"\xef\xbb\xbf" + out.getvalue().encode("utf-8")
+
+
+def warnings_csv(report: ImportReport) -> bytes:
+    """Every warning of the import, one per line: row, column, message (UTF-8 BOM, `;`)."""
+    out = io.StringIO()
+    writer = csv.writer(out, delimiter=";", lineterminator="\r\n")
+    writer.writerow(["ligne", "colonne", "avertissement"])
+    for warning in report.warnings:
+        writer.writerow(
+            [warning["row"], _safe_cell(warning["column"]), _safe_cell(warning["message"])]
+        )
+    return b"\xef\xbb\xbf" + out.getvalue().encode("utf-8")

@@ -8,15 +8,16 @@ import streamlit as st
 
 from geo.crs import MEL_BBOX
 from geo.formatting import fmt_date, fmt_int
+from geo.tables import rejects_table, warnings_summary
 from loaders import mapping as mapping_mod
 from loaders import store
 from loaders.geocode import apply_manual_fixes
-from loaders.importer import import_file, rejects_csv
+from loaders.importer import import_file, rejects_csv, warnings_csv
 from loaders.model import SCHEMAS
 from loaders.pipeline import warm
 from loaders.readers_tabular import ImportFileError, read_tabular
 from pages import shared
-from pages.common import access
+from pages.common import access, tables
 
 MAX_UPLOAD_MB = 50
 
@@ -139,13 +140,11 @@ if report is not None:
     r3.metric("Rejetées", fmt_int(report.rejected))
     st.text(report.summary_fr())
     if report.rejects:
-        st.dataframe(
-            pd.DataFrame(report.rejects).rename(
-                columns={"row": "Ligne", "column": "Colonne", "reason": "Motif"}
-            )[["Ligne", "Colonne", "Motif"]],
-            hide_index=True,
-            width="stretch",
+        tables.paged_table(
+            pd.DataFrame(report.rejects, columns=["row", "column", "reason"]),
+            rejects_table,
             key="rejects_table",
+            note="toutes les lignes rejetées sont dans le téléchargement",
         )
         st.download_button(
             "Télécharger les lignes rejetées (CSV)",
@@ -155,13 +154,26 @@ if report is not None:
             key="rejects_download",
         )
     if report.warnings:
-        with st.expander(f"{fmt_int(len(report.warnings))} avertissement(s)"):
-            st.dataframe(
-                pd.DataFrame(report.warnings),
-                hide_index=True,
-                width="stretch",
-                key="warnings_table",
-            )
+        # One line per kind of warning, built once opened; every warning is in the download.
+        box = tables.folded(
+            f"{fmt_int(len(report.warnings))} avertissement(s)", key="warnings_open"
+        )
+        if box is not None:
+            with box:
+                st.dataframe(
+                    warnings_summary(report.warnings),
+                    hide_index=True,
+                    width="stretch",
+                    key="warnings_table",
+                )
+                tables.lazy_download(
+                    st,
+                    "Télécharger tous les avertissements (CSV)",
+                    lambda: warnings_csv(report),
+                    file_name=f"avertissements_{Path(report.file).stem}.csv",
+                    mime="text/csv",
+                    key="warnings_download",
+                )
 
 st.subheader("Lieux à corriger à la main")
 st.caption(

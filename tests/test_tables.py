@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import pandas as pd
 import pytest
 
-from geo.tables import table_page
+from geo.formatting import NNBSP
+from geo.tables import rejects_table, table_page, warning_kind, warnings_summary
 
 FULL = "la sélection complète est dans le téléchargement"
 
@@ -44,3 +46,72 @@ def test_page_size_is_a_parameter_and_must_be_positive():
     assert (page.start, page.stop, page.pages) == (10, 20, 3)
     with pytest.raises(ValueError, match="Taille de page invalide"):
         table_page(25, 1, size=0)
+
+
+# Warnings as loaders.validation words them, out of row order like a real report.
+WARNINGS = [
+    {"row": 9, "column": "montant", "message": "nombre « 3,5 » lu 3,5"},
+    {"row": 2, "column": "montant", "message": f"nombre « 2 000,00 » lu 2{NNBSP}000"},
+    {"row": 3, "column": "annee", "message": "année 2019 hors période : subvention gardée"},
+    {"row": 5, "column": "montant", "message": f"nombre « 1 500,50 » lu 1{NNBSP}500,5"},
+    {"row": 4, "column": None, "message": "latitude et longitude étaient inversées"},
+]
+
+
+def test_warning_kind_masks_quoted_values_and_numbers():
+    assert warning_kind(f"nombre « 1 500,50 » lu 1{NNBSP}500,5") == "nombre « … » lu …"
+    assert warning_kind("année 2019 hors période") == "année … hors période"
+    assert warning_kind("priorité à compléter") == "priorité à compléter"
+
+
+def test_warnings_summary_groups_by_column_and_kind_most_frequent_first():
+    summary = warnings_summary(WARNINGS)
+    assert summary.columns.tolist() == [
+        "Colonne",
+        "Avertissement",
+        "Lignes",
+        "Premières lignes",
+        "Exemple",
+    ]
+    assert summary.values.tolist() == [
+        ["montant", "nombre « … » lu …", "3", "2, 5, 9", f"nombre « 2 000,00 » lu 2{NNBSP}000"],
+        [
+            "annee",
+            "année … hors période : subvention gardée",
+            "1",
+            "3",
+            "année 2019 hors période : subvention gardée",
+        ],
+        [
+            "—",
+            "latitude et longitude étaient inversées",
+            "1",
+            "4",
+            "latitude et longitude étaient inversées",
+        ],
+    ]
+    # nothing lost: the counts add up to the warnings read
+    assert sum(int(n) for n in summary["Lignes"]) == len(WARNINGS)
+
+
+def test_warnings_summary_lists_the_first_rows_and_counts_the_rest():
+    many = [
+        {"row": r, "column": "nature", "message": f"« x{r} » normalisé"} for r in range(8, 1, -1)
+    ]
+    summary = warnings_summary(many)
+    assert summary["Premières lignes"].tolist() == ["2, 3, 4, 5, 6 … (+2)"]
+    assert summary["Lignes"].tolist() == ["7"]
+    assert warnings_summary([]).empty
+
+
+def test_rejects_table_has_french_headers_and_a_dash_for_no_column():
+    rejects = pd.DataFrame(
+        [
+            {"row": 3, "column": "siret", "reason": "SIRET manquant"},
+            {"row": 7, "column": None, "reason": "ligne vide"},
+        ]
+    )
+    assert rejects_table(rejects).values.tolist() == [
+        [3, "siret", "SIRET manquant"],
+        [7, "—", "ligne vide"],
+    ]
