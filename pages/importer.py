@@ -146,9 +146,10 @@ if report is not None:
             key="rejects_table",
             note="toutes les lignes rejetées sont dans le téléchargement",
         )
-        st.download_button(
+        tables.lazy_download(
+            st,
             "Télécharger les lignes rejetées (CSV)",
-            rejects_csv(report),
+            lambda: rejects_csv(report),
             file_name=f"rejets_{Path(report.file).stem}.csv",
             mime="text/csv",
             key="rejects_download",

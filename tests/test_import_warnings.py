@@ -69,8 +69,13 @@ def test_the_importer_page_folds_the_warnings_and_groups_them(report, monkeypatc
         [[4, "surface_m2", "valeur non numérique : « abc »"]]
     ]
 
+    downloads = at.get("download_button")
+    assert [d.proto.label for d in downloads] == ["Télécharger les lignes rejetées (CSV)"]
+
     at.session_state["warnings_open"] = True
     at.run()
+    labels = [d.proto.label for d in at.get("download_button")]
+    assert labels[-1] == "Télécharger tous les avertissements (CSV)"
     (summary,) = [d.value for d in at.dataframe if "Avertissement" in d.value.columns]
     assert summary[["Colonne", "Avertissement", "Lignes", "Premières lignes"]].values.tolist() == [
         ["statut", "« … » normalisé en « … »", "4", "2, 3, 4, 5"],
