@@ -208,19 +208,26 @@ def warnings_summary(warnings: list[dict]) -> pd.DataFrame:
     columns = ["Colonne", "Avertissement", "Lignes", "Premières lignes", "Exemple"]
     if not warnings:
         return pd.DataFrame(columns=columns)
-    frame = pd.DataFrame(warnings, columns=["row", "column", "message"]).sort_values(
-        "row", kind="stable"
-    )
+    frame = pd.DataFrame(warnings, columns=["row", "column", "message"])
+    # File-level warnings (a missing column, say) have no row: they sort last and show « — ».
+    frame["row"] = pd.to_numeric(frame["row"], errors="coerce").astype("Int64")
+    frame = frame.sort_values("row", kind="stable", na_position="last")
     frame["column"] = frame["column"].fillna("").astype(str)
     frame["kind"] = frame["message"].map(warning_kind)
     summary = (
         frame.groupby(["column", "kind"], sort=False)
-        .agg(count=("row", "size"), rows=("row", list), example=("message", "first"))
+        .agg(
+            count=("message", "size"),
+            rows=("row", lambda r: [int(x) for x in r.dropna()]),
+            example=("message", "first"),
+        )
         .reset_index()
         .sort_values("count", ascending=False, kind="stable")
     )
 
     def first_rows(rows: list[int]) -> str:
+        if not rows:
+            return "—"
         text = ", ".join(str(r) for r in rows[:WARNING_EXAMPLES])
         more = len(rows) - WARNING_EXAMPLES
         return text + (f" … (+{fmt_int(more)})" if more > 0 else "")

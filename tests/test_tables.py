@@ -55,6 +55,7 @@ WARNINGS = [
     {"row": 3, "column": "annee", "message": "année 2019 hors période : subvention gardée"},
     {"row": 5, "column": "montant", "message": f"nombre « 1 500,50 » lu 1{NNBSP}500,5"},
     {"row": 4, "column": None, "message": "latitude et longitude étaient inversées"},
+    {"row": None, "column": "id_subvention", "message": "colonne identifiant absente"},
 ]
 
 
@@ -88,6 +89,13 @@ def test_warnings_summary_groups_by_column_and_kind_most_frequent_first():
             "1",
             "4",
             "latitude et longitude étaient inversées",
+        ],
+        [
+            "id_subvention",
+            "colonne identifiant absente",
+            "1",
+            "—",  # a file-level warning: no row
+            "colonne identifiant absente",
         ],
     ]
     # nothing lost: the counts add up to the warnings read

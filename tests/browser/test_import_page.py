@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import re
 import shutil
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 
@@ -53,6 +55,21 @@ def test_imported_grants_replace_the_demo_on_the_map(page, fresh_dashboard, tmp_
     assert "4 ligne(s) lue(s), 3 acceptée(s), 1 rejetée(s)" in body
     assert "Ligne 5" in body  # header is row 1: the fourth data row is spreadsheet row 5
     screenshot(page, "importer_rapport")
+
+    # Both files are built when clicked; the warnings are folded until opened.
+    with page.expect_download() as info:
+        page.get_by_role("button", name="Télécharger les lignes rejetées (CSV)").click()
+    rejected = Path(info.value.path()).read_bytes().decode("utf-8-sig").splitlines()
+    assert len(rejected) == 2 and rejected[1].startswith("5;Ligne invalide (fictif);")
+    label = page.get_by_text(re.compile(r"^\d+ avertissement\(s\)$"))
+    count = int(label.inner_text().split()[0])
+    assert page.get_by_role("button", name="Télécharger tous les avertissements (CSV)").count() == 0
+    label.click()
+    with page.expect_download() as info:
+        page.get_by_role("button", name="Télécharger tous les avertissements (CSV)").click()
+    warned = Path(info.value.path()).read_bytes().decode("utf-8-sig").splitlines()
+    assert warned[0] == "ligne;colonne;avertissement" and len(warned) == count + 1
+    screenshot(page, "importer_avertissements")
 
     open_page(page, f"{fresh_dashboard}/carte")
     assert page.get_by_text("Données fictives de démonstration").count() == 0
