@@ -52,7 +52,7 @@ import shapely
 from geo.formatting import fmt_date, fmt_decimal, fmt_eur, fmt_int
 from geo.indicators import amounts
 from loaders import scdl_schema
-from loaders.formulas import neutralise
+from loaders.formulas import neutralise, spreadsheet_csv
 from loaders.model import SCDL_COLUMNS, SCHEMAS, parse_bool, siret_is_valid
 
 FORMATS = ("scdl", "csv", "xlsx", "geojson", "gpkg")
@@ -282,11 +282,7 @@ def csv_bytes(labels: list[str], rows, demo: bool, sources: list[dict]) -> bytes
     header.append("Sources")
     sources_text = neutralise(_sources_text(sources))
     body = [[*row, sources_text] for row in body]
-    buffer = io.StringIO()
-    writer = csv.writer(buffer, delimiter=";", lineterminator="\r\n")
-    writer.writerow(header)
-    writer.writerows(body)
-    return buffer.getvalue().encode("utf-8-sig")
+    return spreadsheet_csv([header, *body])
 
 
 def _xlsx_value(value):

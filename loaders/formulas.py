@@ -9,11 +9,15 @@ prefix is visible in the file, so the rule stays narrow.
 
 On import, an apostrophe such a neutralisation put before a formula trigger character is removed
 again (`'=SUM(A1)` -> `=SUM(A1)`), so that our own exports can be imported back unchanged.
+Every CSV handed to a spreadsheet (exports, import reports) is written by ``spreadsheet_csv``.
 """
 
 from __future__ import annotations
 
+import csv
+import io
 import re
+from collections.abc import Iterable, Sequence
 
 from loaders.readers_tabular import parse_number
 
@@ -52,3 +56,13 @@ def unneutralise(text: str) -> str:
     if len(text) > 1 and text[0] == "'" and text[1] in FORMULA_TRIGGERS:
         return text[1:]
     return text
+
+
+def spreadsheet_csv(rows: Iterable[Sequence[object]]) -> bytes:
+    """French-Excel CSV: `;`, CRLF, UTF-8 with a BOM (Excel then reads accents right).
+
+    The rows' cells must already be neutralised (``neutralise``) where they hold free text.
+    """
+    buffer = io.StringIO()
+    csv.writer(buffer, delimiter=";", lineterminator="\r\n").writerows(rows)
+    return buffer.getvalue().encode("utf-8-sig")

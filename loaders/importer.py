@@ -11,9 +11,7 @@ the way.
 
 from __future__ import annotations
 
-import csv
 import hashlib
-import io
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -22,7 +20,7 @@ import pandas as pd
 
 from loaders import mapping as mapping_mod
 from loaders import validation
-from loaders.formulas import neutralise
+from loaders.formulas import neutralise, spreadsheet_csv
 from loaders.readers_tabular import (
     ImportFileError,
     RawTable,
@@ -453,9 +451,7 @@ def rejects_csv(report: ImportReport) -> bytes:
     for reject in report.rejects:
         by_row.setdefault(reject["row"], []).append(reject)
     malformed = {m["row"]: m["values"] for m in report.malformed}
-    out = io.StringIO()
-    writer = csv.writer(out, delimiter=";", lineterminator="\r\n")
-    writer.writerow(["ligne", *columns, "colonnes en cause", "motifs du rejet"])
+    lines = [["ligne", *columns, "colonnes en cause", "motifs du rejet"]]
     for row in sorted(by_row):
         if row in malformed:
             values = list(malformed[row])
@@ -466,7 +462,7 @@ def rejects_csv(report: ImportReport) -> bytes:
         else:
             values = [""] * len(columns)
         entries = by_row[row]
-        writer.writerow(
+        lines.append(
             [
                 row,
                 *(_safe_cell(v) for v in values),
@@ -474,16 +470,13 @@ def rejects_csv(report: ImportReport) -> bytes:
                 _safe_cell(" | ".join(e["reason"] for e in entries)),
             ]
         )
-    return b"\xef\xbb\xbf" + out.getvalue().encode("utf-8")
+    return spreadsheet_csv(lines)
 
 
 def warnings_csv(report: ImportReport) -> bytes:
     """Every warning of the import, one per line: row, column, message (UTF-8 BOM, `;`)."""
-    out = io.StringIO()
-    writer = csv.writer(out, delimiter=";", lineterminator="\r\n")
-    writer.writerow(["ligne", "colonne", "avertissement"])
-    for warning in report.warnings:
-        writer.writerow(
-            [warning["row"], _safe_cell(warning["column"]), _safe_cell(warning["message"])]
-        )
-    return b"\xef\xbb\xbf" + out.getvalue().encode("utf-8")
+    header = ["ligne", "colonne", "avertissement"]
+    return spreadsheet_csv(
+        [header]
+        + [[w["row"], _safe_cell(w["column"]), _safe_cell(w["message"])] for w in report.warnings]
+    )
