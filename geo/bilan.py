@@ -341,9 +341,12 @@ def _qpv(scope: pd.DataFrame, inputs: BilanInputs, year: int) -> tuple[Section, 
         == generation
     ]
     inside_codes = in_force["code_qpv"].astype(object) if "code_qpv" in in_force else None
+    # Once for all the QPV of the list, not once per QPV.
+    codes = inside_codes.astype(str).to_numpy() if len(in_force) else None
+    amount_in_force = amounts(in_force).to_numpy()
     for row in layer.itertuples():
-        mask = (inside_codes.astype(str) == str(row.code_qpv)).to_numpy() if len(in_force) else []
-        amount_in = float(amounts(in_force)[mask].sum()) if len(in_force) else 0.0
+        mask = codes == str(row.code_qpv) if len(in_force) else []
+        amount_in = float(amount_in_force[mask].sum()) if len(in_force) else 0.0
         population = pd.to_numeric(pd.Series([getattr(row, "population", None)])).iloc[0]
         per_qpv.append(
             {
